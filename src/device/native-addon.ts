@@ -1,0 +1,72 @@
+// Loads twinsan's native addon (native/, built by cmake-js into build/Release) and types it.
+// The addon is loaded on first use, so importing this module never fails on its own.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+export interface OpenImageOptions {
+  /** O_DIRECT (default true). A file system refusing it throws (code EINVAL); no silent fallback. */
+  direct?: boolean;
+  /** Create the file at sizeBytes if it does not exist; an existing file is never resized. */
+  create?: boolean;
+  sizeBytes?: number;
+}
+
+export interface RingOptions {
+  /** Submission queue size and the most requests in flight (default 256). */
+  entries?: number;
+  /** 64 KiB slabs registered with io_uring as fixed buffers (default 64). */
+  slabCount?: number;
+  /** Worker threads of the thread-pool fallback (default 4). */
+  threads?: number;
+}
+
+export type IoBackendName = "io_uring" | "threadpool";
+
+/** pairs holds [id, result] per completion; result is bytes, 0 or -errno. */
+export type CompletionHandler = (pairs: Int32Array, closed: boolean) => void;
+
+export interface RingHandle {
+  /** Request i is requests[4i..4i+3] = op, fd, offsetBytes, id; buffers[i] for read/write. */
+  submit(requests: Float64Array, buffers: (Uint8Array | undefined)[], count: number): void;
+  close(): void;
+  readonly backend: IoBackendName;
+  readonly fallbackReason: string;
+  readonly capacity: number;
+  readonly fixedBuffers: boolean;
+  readonly slabs: Buffer | undefined;
+}
+
+export interface NativeAddon {
+  /** Returns an fd opened O_RDWR | O_CLOEXEC (| O_DIRECT). */
+  openImage(path: string, options: OpenImageOptions): number;
+  fallocate(fd: number, offsetBytes: number, lengthBytes: number): void;
+  punchHole(fd: number, offsetBytes: number, lengthBytes: number): void;
+  close(fd: number): void;
+  fileSize(fd: number): number;
+  /** Zero-filled memory aligned to alignmentBytes (default 4096), freed when collected. */
+  allocAligned(sizeBytes: number, alignmentBytes?: number): Buffer;
+  errnoName(errno: number): string;
+  readonly IoOp: { read: number; write: number; fsync: number; fdatasync: number };
+  readonly slabSizeBytes: number;
+  readonly directIoAlignmentBytes: number;
+  readonly Ring: new (options: RingOptions, onCompletions: CompletionHandler) => RingHandle;
+}
+
+export const ADDON_PATH = fileURLToPath(
+  new URL("../../build/Release/twinsan_native.node", import.meta.url),
+);
+
+let addon: NativeAddon | undefined;
+
+export function nativeAddon(): NativeAddon {
+  if (addon !== undefined) return addon;
+  if (!existsSync(ADDON_PATH)) {
+    throw new Error(
+      `twinsan native addon is not built (${ADDON_PATH} is missing): run \`npm install\`, ` +
+        "or `npx cmake-js compile` after changing native/",
+    );
+  }
+  addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+  return addon;
+}
