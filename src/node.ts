@@ -9,6 +9,8 @@ import { ScsiTargetDevice } from "./scsi/target-device.ts";
 import { listenOnPortal, type PortalListener } from "./iscsi/portal-listener.ts";
 import type { IscsiNodeContext, TargetRuntime } from "./iscsi/target-runtime.ts";
 import type { Session } from "./iscsi/session.ts";
+import { preemptAndAbortTasks } from "./iscsi/task-management.ts";
+import { join } from "node:path";
 
 /** Seconds an initiator gets to log out when the node stops. */
 const LOGOUT_GRACE_S = 2;
@@ -33,6 +35,8 @@ export async function startNode(config: TwinsanConfig): Promise<RunningNode> {
         units.push(new LogicalUnit({
           lun: lun.lun,
           device,
+          persistentReservationsPath: join(config.node.dataDir, "reservations",
+            `${lun.naaId.toLowerCase()}.json`),
           identity: {
             naaId: lun.naaId,
             serial: lun.serial,
@@ -42,11 +46,13 @@ export async function startNode(config: TwinsanConfig): Promise<RunningNode> {
           },
         }));
       }
-      targets.set(target.iqn, {
+      const runtime: TargetRuntime = {
         config: target,
         scsi: new ScsiTargetDevice(units),
         sessions: new Set<Session>(),
-      });
+      };
+      runtime.scsi.setTaskAborter(preemptAndAbortTasks(runtime));
+      targets.set(target.iqn, runtime);
     }
   } catch (err) {
     await Promise.allSettled(devices.map((device) => device.close()));

@@ -7,6 +7,13 @@ export interface WriteOptions {
   fua?: boolean;
 }
 
+/** One extent of an allocation map: whether [offsetBytes, offsetBytes + lengthBytes) is backed. */
+export interface AllocationExtent {
+  offsetBytes: number;
+  lengthBytes: number;
+  mapped: boolean;
+}
+
 export interface BlockDevice {
   readonly blockSizeBytes: number; // 512 or 4096
   readonly sizeBytes: number; // a multiple of blockSizeBytes
@@ -16,5 +23,12 @@ export interface BlockDevice {
   write(offsetBytes: number, data: Buffer, options?: WriteOptions): Promise<void>;
   /** Everything written before the call is durable when it resolves. */
   flush(): Promise<void>;
+  /** Deallocates the range (punches a hole); reads of it return zeros afterwards. Optional. */
+  unmap?(offsetBytes: number, lengthBytes: number): Promise<void>;
+  /**
+   * Which parts of the range are allocated: extents in ascending order, adjacent, covering exactly
+   * the range. Optional; without it every block counts as mapped.
+   */
+  allocationMap?(offsetBytes: number, lengthBytes: number): Promise<AllocationExtent[]>;
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 export interface OpenImageOptions {
-  /** O_DIRECT (default true). A file system refusing it throws (code EINVAL); no silent fallback. */
+  /** O_DIRECT (default true); a file system refusing it throws EINVAL, never falls back. */
   direct?: boolean;
   /** Create the file at sizeBytes if it does not exist; an existing file is never resized. */
   create?: boolean;
@@ -19,6 +19,8 @@ export interface RingOptions {
   slabCount?: number;
   /** Worker threads of the thread-pool fallback (default 4). */
   threads?: number;
+  /** false forces the thread-pool fallback (default true). */
+  ioUring?: boolean;
 }
 
 export type IoBackendName = "io_uring" | "threadpool";

@@ -126,8 +126,10 @@ export class Connection {
       if (this.phase === "login") this.handleLoginPdu(pdu);
       else this.handleFullFeaturePdu(pdu);
     } catch (err) {
-      if (err instanceof codec.PduFormatError) return this.reject(pdu.bhs, err.rejectReason);
-      throw err;
+      if (!(err instanceof codec.PduFormatError)) throw err;
+      // A malformed login PDU ends the login; later ones are rejected and the session goes on.
+      if (this.phase === "login") return this.abort();
+      this.reject(pdu.bhs, err.rejectReason);
     }
   }
 
@@ -166,7 +168,8 @@ export class Connection {
   }
 
   private enterFullFeature(done: LoginDone, firstCmdSN: number): void {
-    const target = done.targetName === undefined ? null : this.ctx.targets.get(done.targetName);
+    const target = done.targetName === undefined ? null :
+      this.ctx.targets.get(done.targetName.toLowerCase());
     if (target === undefined) throw new Error(`login finished for unknown ${done.targetName}`);
     if (target !== null) this.reinstate(done, target);
     this.session = new Session({
@@ -328,7 +331,7 @@ export class Connection {
     const session = this.session!;
     for (const r2t of task.collector!.nextR2ts()) {
       const bhs = codec.encodeR2t({
-        lun: task.command.lun,
+        lun: wireLun(task.command.lun),
         itt: task.itt,
         ttt: r2t.ttt,
         statSN: this.statSN,
@@ -372,11 +375,16 @@ export class Connection {
       if (task.aborted || this.phase === "closed") return;
       session.tasks.delete(task.itt);
       this.sendResult(task, result);
-    })();
+    })().catch((err: unknown) => {
+      log.error("sending a command result failed, dropping connection", {
+        error: String(err instanceof Error ? err.stack : err),
+      });
+      this.abort();
+    });
   }
 
   private sendResult(task: IscsiTask, result: ScsiResult): void {
-    const plan = planResponse(task.itt, task.command.lun, result,
+    const plan = planResponse(task.itt, wireLun(task.command.lun), result,
       this.connectionParams!.initiatorMaxRecvDataSegmentLength,
       this.sessionParams!.maxBurstLength, task.collector?.r2tsSent ?? 0);
     for (const dataIn of plan.dataIns) {
@@ -415,7 +423,7 @@ export class Connection {
       ...this.nextStatus(),
       final: reply.final,
       continue: reply.continue,
-      lun: request.lun,
+      lun: wireLun(request.lun),
       itt: request.itt,
       ttt: reply.ttt,
       dataSegmentLength: reply.data.length,
@@ -530,7 +538,8 @@ export class Connection {
   }
 
   private findTargetForLogin(iqn: string) {
-    const target = this.ctx.targets.get(iqn);
+    // Config names are normalised to lower case (RFC 3722); so is what the initiator sent.
+    const target = this.ctx.targets.get(iqn.toLowerCase());
     if (target === undefined) return undefined;
     if (!target.config.portals.includes(this.portal.id)) return undefined;
     return {
@@ -551,6 +560,7 @@ export class Connection {
       session.target?.sessions.delete(session);
       this.ctx.sessions.delete(session);
       session.close();
+      if (session.nexus !== null) session.target!.scsi.nexusLost(session.nexus);
     }
     const waiters = this.closeWaiters;
     this.closeWaiters = [];
@@ -565,4 +575,9 @@ async function settleWithin(promises: Array<Promise<void> | null>, timeoutMs: nu
   const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
   await Promise.race([Promise.allSettled(promises.filter((p) => p !== null)), timeout]);
   clearTimeout(timer);
+}
+
+/** A LUN we could not decode is answered as LUN 0: the field is only echoed in responses. */
+function wireLun(lun: number): number {
+  return lun === codec.LUN_NOT_ADDRESSABLE ? 0 : lun;
 }

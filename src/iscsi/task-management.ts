@@ -4,6 +4,8 @@
 import * as C from "./constants.ts";
 import type { TaskMgmtRequestPdu } from "./pdu-types.ts";
 import type { IscsiTask, Session } from "./session.ts";
+import type { TargetRuntime } from "./target-runtime.ts";
+import type { TaskAborter } from "../scsi/reservations/logical-unit-reservations.ts";
 
 export interface TaskManagementHost {
   respond(itt: number, response: number): void;
@@ -65,3 +67,19 @@ async function abortTasks(session: Session, tasks: IscsiTask[]): Promise<void> {
   }
   await Promise.allSettled(tasks.map((task) => task.execution ?? Promise.resolve()));
 }
+
+/**
+ * PERSISTENT RESERVE OUT with PREEMPT AND ABORT: the preempted nexuses' tasks on the LUN are
+ * aborted like ABORT TASK SET, all but the PREEMPT AND ABORT command itself (it is still running
+ * and waits for this).
+ */
+export function preemptAndAbortTasks(target: TargetRuntime): TaskAborter {
+  return async ({ lun, isPreempted, preemptingTask }) => {
+    const aborts = [...target.sessions]
+      .filter((session) => session.nexus !== null && isPreempted(session.nexus))
+      .map((session) => abortTasks(session, tasksOnLun(session, lun)
+        .filter((task) => task.command.cdb !== preemptingTask.cdb)));
+    await Promise.all(aborts);
+  };
+}
+

@@ -24,6 +24,8 @@ interface Command {
   flags: Record<string, Flag>;
   summary: string;
   run(invocation: Invocation): Promise<number>;
+  /** A command with its own option parser gets the words after its name as they are. */
+  delegate?: (args: string[]) => Promise<number>;
 }
 
 class UsageError extends Error {}
@@ -45,6 +47,22 @@ const COMMANDS: Command[] = [
     flags: {},
     summary: "validate a config file, print it resolved",
     run: checkConfig,
+  },
+  {
+    words: ["plan"],
+    operandNames: ["[--json|--probe ...] FILE..."],
+    flags: {},
+    summary: "check a cluster plan against the sizing rules (see docs/planning.md)",
+    run: () => Promise.resolve(EXIT_USAGE),
+    delegate: async (args) => (await import("./plan/command.ts")).runPlanCommand(args),
+  },
+  {
+    words: ["bench"],
+    operandNames: ["[--quick|micro|...]"],
+    flags: {},
+    summary: "benchmark twinsan against tgt and fio (see docs/benchmarks.md)",
+    run: () => Promise.resolve(EXIT_USAGE),
+    delegate: async (args) => (await import("../../bench/cli.ts")).runBenchCommand(args),
   },
 ];
 
@@ -75,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`twinsan: ${problem}\n\n${mainUsage()}`);
     return EXIT_USAGE;
   }
+  if (command.delegate) return command.delegate(argv.slice(command.words.length));
   let invocation: Invocation;
   try {
     invocation = parseInvocation(command, argv.slice(command.words.length));

@@ -180,13 +180,13 @@ const chapSchema = z
     }
   });
 
-const nameOfThings = z
+const plainName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "must be letters, digits, '.', '_' or '-'" })
   .max(253, { error: "must be at most 253 characters" });
 
 const portalSchema = z.strictObject({
-  id: nameOfThings.optional(),
+  id: plainName.optional(),
   address: z.string().refine((address) => isIP(address) !== 0, {
     error: "must be an IPv4 or IPv6 address",
   }),
@@ -227,7 +227,7 @@ const targetSchema = z.strictObject({
 const configFileSchema = z.strictObject({
   node: z
     .strictObject({
-      name: nameOfThings.default(() => hostname().split(".")[0] || "twinsan"),
+      name: plainName.default(() => hostname().split(".")[0] || "twinsan"),
       dataDir: z.string().min(1, { error: "must not be empty" }).default("./data"),
     })
     .prefault({}),
@@ -334,9 +334,7 @@ function resolveConfig(
     address: portal.address,
     port: portal.port,
     portalGroupTag: portal.portalGroupTag,
-    // One portal group is one SCSI target port (RFC 7143 section 4.4.1), so by default the
-    // relative target port id follows the group tag.
-    relativeTargetPortId: portal.relativeTargetPortId ?? portal.portalGroupTag,
+    relativeTargetPortId: portal.relativeTargetPortId ?? index + 1,
   }));
   const targets = file.targets.map((target) => ({
     iqn: target.iqn,
@@ -380,21 +378,17 @@ function findConflicts(config: TwinsanConfig): string[] {
     if (earlier.some((other) => listenersOverlap(other, portal))) {
       report(["portals", index], `${portal.address}:${portal.port} overlaps an earlier portal`);
     }
-    const sameGroup = config.portals.find((o) => o.portalGroupTag === portal.portalGroupTag);
-    if (sameGroup && sameGroup.relativeTargetPortId !== portal.relativeTargetPortId) {
-      report(
-        ["portals", index, "relativeTargetPortId"],
-        `portals in portal group ${portal.portalGroupTag} are one SCSI target port and must ` +
-          `share one relativeTargetPortId (${sameGroup.relativeTargetPortId})`,
-      );
-    }
-    const samePort = config.portals.find(
-      (o) => o.relativeTargetPortId === portal.relativeTargetPortId,
+    // Portals of one portal group may share a SCSI target port; two groups never can.
+    const otherGroup = earlier.find(
+      (other) =>
+        other.relativeTargetPortId === portal.relativeTargetPortId &&
+        other.portalGroupTag !== portal.portalGroupTag,
     );
-    if (samePort && samePort.portalGroupTag !== portal.portalGroupTag) {
+    if (otherGroup) {
       report(
         ["portals", index, "relativeTargetPortId"],
-        `${portal.relativeTargetPortId} is already used by portal group ${samePort.portalGroupTag}`,
+        `${portal.relativeTargetPortId} is already used by portal "${otherGroup.id}" of ` +
+          `portal group ${otherGroup.portalGroupTag}`,
       );
     }
   });

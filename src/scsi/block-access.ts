@@ -3,8 +3,9 @@
 
 import assert from "node:assert/strict";
 import { type AdditionalSense, Asc, SenseKey } from "./constants.ts";
-import type { CommandContext } from "./command-context.ts";
+import type { BlockAccess, CommandContext } from "./command-context.ts";
 import { readUInt24, readUInt64 } from "./cdb.ts";
+import { type RangeLease, leaseCovers } from "./range-lock.ts";
 import { SenseError, invalidFieldInCdb, lbaOutOfRange } from "./sense.ts";
 
 export interface BlockRange {
@@ -24,6 +25,7 @@ function decodeBlockCdb(cdb: Buffer): BlockCdbFields {
     case 0:
       return { lba: BigInt(readUInt24(cdb, 1) & 0x1fffff), blocks: cdb[4], lengthOffset: 4 };
     case 1:
+    case 2:
       return { lba: BigInt(cdb.readUInt32BE(2)), blocks: cdb.readUInt16BE(7), lengthOffset: 7 };
     case 5:
       return { lba: BigInt(cdb.readUInt32BE(2)), blocks: cdb.readUInt32BE(6), lengthOffset: 6 };
@@ -50,26 +52,43 @@ export function addressedRange(ctx: CommandContext, rules: RangeRules): BlockRan
   let blocks = coded;
   if (coded === 0 && rules.zeroMeans256) blocks = 256;
   if (rules.limited && blocks > maxTransferBlocks) throw invalidFieldInCdb(lengthOffset);
-  // An LBA past the last block is out of range even when no block is transferred.
+  const range = rangeInMedium(ctx, lba, blocks);
+  if (coded === 0 && rules.zeroMeansToEnd) range.blocks = blockCount - range.lba;
+  return range;
+}
+
+/** The range, or LBA OUT OF RANGE: an LBA past the last block is so even for zero blocks. */
+export function rangeInMedium(access: BlockAccess, lba: bigint, blocks: number): BlockRange {
+  const { blockCount } = access.geometry;
   if (lba >= BigInt(blockCount) || lba + BigInt(blocks) > BigInt(blockCount)) {
     throw lbaOutOfRange();
   }
-  const start = Number(lba);
-  if (coded === 0 && rules.zeroMeansToEnd) blocks = blockCount - start;
-  return { lba: start, blocks };
+  return { lba: Number(lba), blocks };
 }
 
-function deviceFailure(error: unknown, additional: AdditionalSense): SenseError {
+/** A device error as sense data (MEDIUM ERROR with `additional`), unless it already is. */
+export function deviceFailure(error: unknown, additional: AdditionalSense): SenseError {
   if (error instanceof SenseError) return error;
   return new SenseError({ key: SenseKey.MEDIUM_ERROR, additional });
 }
 
-export async function readBlocks(ctx: CommandContext, range: BlockRange): Promise<Buffer> {
-  const { blockSize } = ctx.geometry;
+/** Reads under a shared lease, so no write to the range is half done when it is read. */
+export function readBlocks(access: BlockAccess, range: BlockRange): Promise<Buffer> {
+  return access.rangeLock.run(range, "shared", (lease) => readLeasedBlocks(access, lease, range));
+}
+
+/** Reads blocks of a range the caller holds a lease on. */
+export async function readLeasedBlocks(
+  access: BlockAccess,
+  lease: RangeLease,
+  range: BlockRange,
+): Promise<Buffer> {
+  assert.ok(leaseCovers(lease, range), "read outside the held lease");
+  const { blockSize } = access.geometry;
   const length = range.blocks * blockSize;
   let data: Buffer;
   try {
-    data = await ctx.device.read(range.lba * blockSize, length);
+    data = await access.device.read(range.lba * blockSize, length);
   } catch (error) {
     throw deviceFailure(error, Asc.UNRECOVERED_READ_ERROR);
   }
@@ -77,18 +96,36 @@ export async function readBlocks(ctx: CommandContext, range: BlockRange): Promis
   return data;
 }
 
-/** Resolves once the device has stored the blocks; only then may the command be acknowledged. */
-export async function writeBlocks(
-  ctx: CommandContext,
+/**
+ * Resolves once the device has stored the blocks; only then may the command be acknowledged.
+ * Holds an exclusive lease meanwhile: overlapping writes never interleave.
+ */
+export function writeBlocks(
+  access: BlockAccess,
   lba: number,
   data: Buffer,
   fua: boolean,
 ): Promise<void> {
-  const { blockSize, blockCount } = ctx.geometry;
+  const range = { lba, blocks: data.length / access.geometry.blockSize };
+  return access.rangeLock.run(range, "exclusive",
+    (lease) => writeLeasedBlocks(access, lease, lba, data, fua));
+}
+
+/** Writes blocks of a range the caller holds an exclusive lease on. */
+export async function writeLeasedBlocks(
+  access: BlockAccess,
+  lease: RangeLease,
+  lba: number,
+  data: Buffer,
+  fua: boolean,
+): Promise<void> {
+  const { blockSize, blockCount } = access.geometry;
   assert.equal(data.length % blockSize, 0, "write is not a whole number of blocks");
   assert.ok(lba + data.length / blockSize <= blockCount, "write past the end of the medium");
+  const range = { lba, blocks: data.length / blockSize };
+  assert.ok(lease.mode === "exclusive" && leaseCovers(lease, range), "write outside the lease");
   try {
-    await ctx.device.write(lba * blockSize, data, { fua });
+    await access.device.write(lba * blockSize, data, { fua });
   } catch (error) {
     throw deviceFailure(error, Asc.WRITE_ERROR);
   }

@@ -5,7 +5,7 @@ import type { CommandContext } from "./command-context.ts";
 import { goodResult } from "./data-transfer.ts";
 import type { ScsiResult } from "./types.ts";
 
-/** The device flushes everything; the range is only validated. IMMED is honoured by waiting. */
+/** The device flushes everything; the range is only validated. With IMMED we still wait. */
 export async function synchronizeCache(ctx: CommandContext): Promise<ScsiResult> {
   addressedRange(ctx, { zeroMeansToEnd: true, limited: false });
   await flushDevice(ctx);

@@ -4,7 +4,7 @@
 import { invalidFieldInCdb } from "./sense.ts";
 
 /** Bits of CDB byte 1 that hold the SERVICE ACTION in MAINTENANCE IN / SERVICE ACTION IN. */
-export const SERVICE_ACTION_MASK = 0x1f;
+const SERVICE_ACTION_MASK = 0x1f;
 
 export function serviceActionOf(cdb: Buffer): number {
   return cdb[1] & SERVICE_ACTION_MASK;

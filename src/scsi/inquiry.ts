@@ -9,7 +9,7 @@ import {
   PERIPHERAL_QUALIFIER_CONNECTED,
   PERIPHERAL_QUALIFIER_NOT_SUPPORTED,
   RESPONSE_DATA_FORMAT_SPC,
-  TPGS_IMPLICIT,
+  TPGS_IMPLICIT_AND_EXPLICIT,
   VersionDescriptor,
 } from "./constants.ts";
 import { allocationLimited, dataInResult } from "./data-transfer.ts";
@@ -21,6 +21,8 @@ const STANDARD_INQUIRY_LENGTH = 96;
 const EVPD = 0x01;
 const HISUP = 0x10;
 const CMDQUE = 0x02;
+/** Byte 5: the logical unit is a third-party copy manager (EXTENDED COPY). */
+const THIRD_PARTY_COPY = 0x08;
 
 const VERSION_DESCRIPTORS = [
   VersionDescriptor.SAM_5,
@@ -37,13 +39,12 @@ function writeAsciiField(out: Buffer, offset: number, length: number, text: stri
 
 function standardInquiryData(identity: LuIdentity | undefined, qualifier: number): Buffer {
   const data = Buffer.alloc(STANDARD_INQUIRY_LENGTH);
-  data[0] = identity
-    ? (qualifier << 5) | PERIPHERAL_DEVICE_TYPE_DIRECT_ACCESS
-    : (qualifier << 5) | PERIPHERAL_DEVICE_TYPE_UNKNOWN;
+  data[0] = (qualifier << 5) |
+    (identity ? PERIPHERAL_DEVICE_TYPE_DIRECT_ACCESS : PERIPHERAL_DEVICE_TYPE_UNKNOWN);
   data[2] = INQUIRY_VERSION_SPC_4;
   data[3] = HISUP | RESPONSE_DATA_FORMAT_SPC;
   data[4] = STANDARD_INQUIRY_LENGTH - 5;
-  data[5] = TPGS_IMPLICIT << 4;
+  data[5] = (TPGS_IMPLICIT_AND_EXPLICIT << 4) | (identity ? THIRD_PARTY_COPY : 0);
   data[7] = CMDQUE;
   writeAsciiField(data, 8, 8, identity?.vendorId ?? "");
   writeAsciiField(data, 16, 16, identity?.productId ?? "");

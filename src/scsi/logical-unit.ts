@@ -3,11 +3,28 @@
 
 import assert from "node:assert/strict";
 import type { BlockDevice } from "../device/block-device.ts";
+import { AluaState } from "./alua-state.ts";
 import { checkCdbUsage } from "./cdb.ts";
-import type { BlockGeometry, CommandContext, LuIdentity } from "./command-context.ts";
-import { findCommand, unsupportedCommand } from "./command-table.ts";
+import type {
+  BlockGeometry,
+  CommandContext,
+  CopyTarget,
+  LuIdentity,
+  Provisioning,
+  TargetContext,
+} from "./command-context.ts";
+import { findCommand, reservationAccessOf, unsupportedCommand } from "./command-table.ts";
 import { type AdditionalSense, Asc, SenseKey } from "./constants.ts";
+import { CopyResults } from "./copy-results.ts";
 import { ModePages, type ModePagesSnapshot } from "./mode-pages.ts";
+import { RangeLock } from "./range-lock.ts";
+import { reservationConflict } from "./reservations/commands.ts";
+import {
+  LogicalUnitReservations,
+  type TaskAborter,
+} from "./reservations/logical-unit-reservations.ts";
+import { type ReservationState, nexusIdOf } from "./reservations/state.ts";
+import { accessStateRefusal } from "./target-port-groups.ts";
 import { SenseError, checkCondition } from "./sense.ts";
 import type { ItNexus, ScsiResult, ScsiTask } from "./types.ts";
 import { UnitAttentions, type UnitAttentionSnapshot, nexusKeyOf } from "./unit-attention.ts";
@@ -24,18 +41,26 @@ export interface LogicalUnitOptions {
   identity: LuIdentity;
   /** Default of the Caching mode page WCE bit; without it every write is forced to the medium. */
   writeCacheEnabled?: boolean;
+  /** "thick" (fully provisioned) unless set. */
+  provisioning?: Provisioning;
+  /** The node's ALUA state, shared by all its logical units; a standalone one if absent. */
+  alua?: AluaState;
+  /** The APTPL file of this unit's persistent reservations; without it APTPL is unsupported. */
+  persistentReservationsPath?: string;
 }
 
 /** Everything a partner node needs to carry this logical unit on: plain JSON-able data. */
 export interface LogicalUnitState {
   unitAttentions: UnitAttentionSnapshot;
   modePages: ModePagesSnapshot;
+  reservations: ReservationState;
 }
 
 function checkIdentity(identity: LuIdentity): void {
-  assert.match(identity.naaId, /^6[0-9a-fA-F]{31}$/, "naaId must be 32 hex digits starting with 6");
+  assert.match(identity.naaId, /^6[0-9a-fA-F]{31}$/, "naaId: 32 hex digits starting with 6");
   const printable = /^[\x20-\x7e]*$/;
-  for (const [field, max] of [["vendorId", 8], ["productId", 16], ["productRevision", 4]] as const) {
+  const fieldLengths = [["vendorId", 8], ["productId", 16], ["productRevision", 4]] as const;
+  for (const [field, max] of fieldLengths) {
     assert.match(identity[field], printable, `${field} must be printable ASCII`);
     assert.ok(identity[field].length <= max, `${field} is longer than ${max} characters`);
   }
@@ -63,6 +88,13 @@ export class LogicalUnit {
   private readonly geometry: BlockGeometry;
   private readonly modePages: ModePages;
   private readonly unitAttentions = new UnitAttentions();
+  private readonly rangeLock = new RangeLock();
+  private readonly provisioning: Provisioning;
+  private readonly alua: AluaState;
+  private readonly copyResults = new CopyResults();
+  private readonly reservations: LogicalUnitReservations;
+  /** REPORT LUNS and EXTENDED COPY see only this unit when no target device passes its own. */
+  private readonly standaloneTarget: TargetContext;
 
   constructor(options: LogicalUnitOptions) {
     checkIdentity(options.identity);
@@ -71,17 +103,44 @@ export class LogicalUnit {
     this.device = options.device;
     this.geometry = geometryOf(options.device);
     this.modePages = new ModePages({ writeCacheEnabled: options.writeCacheEnabled ?? true });
+    this.provisioning = options.provisioning ?? "thick";
+    this.alua = options.alua ?? new AluaState();
+    this.reservations = new LogicalUnitReservations({
+      lun: this.lun,
+      unitAttentions: this.unitAttentions,
+      aptplPath: options.persistentReservationsPath,
+    });
+    // SPC-4 5.15.2.2: every I_T nexus but the one whose SET TARGET PORT GROUPS caused it.
+    this.alua.onChange(({ origin }) => this.establishUnitAttention(
+      Asc.ASYMMETRIC_ACCESS_STATE_CHANGED, { except: origin },
+    ));
+    this.standaloneTarget = {
+      lunInventory: [this.lun],
+      copyTargetByNaaId: (naaId) => this.hasNaaId(naaId) ? this.copyTarget() : undefined,
+    };
+  }
+
+  hasNaaId(naaId: string): boolean {
+    return this.identity.naaId.toLowerCase() === naaId.toLowerCase();
+  }
+
+  /** This unit's blocks for the copy manager of an EXTENDED COPY on a unit of its target. */
+  copyTarget(): CopyTarget {
+    const { identity, device, geometry, rangeLock } = this;
+    return { identity, device, geometry, rangeLock };
   }
 
   /**
-   * Runs one command. `lunInventory` is what REPORT LUNS lists (the target device passes all of
-   * its LUNs). A device failure or bad CDB becomes CHECK CONDITION; anything else is a bug and
-   * is thrown.
+   * Runs one command. `target` is the SCSI target device around the unit (its LUNs for REPORT
+   * LUNS, its units for EXTENDED COPY). A device failure or bad CDB becomes CHECK CONDITION;
+   * anything else is a bug and is thrown.
    */
-  async execute(task: ScsiTask, lunInventory: readonly number[] = [this.lun]): Promise<ScsiResult> {
+  async execute(task: ScsiTask, target: TargetContext = this.standaloneTarget):
+    Promise<ScsiResult> {
     assert.equal(task.lun, this.lun, "task routed to the wrong logical unit");
     const nexusKey = nexusKeyOf(task.nexus);
     this.unitAttentions.admit(nexusKey);
+    this.alua.portSeen(task.nexus);
     const command = findCommand(task.cdb);
     if (!command?.unitAttentionExempt) {
       const unitAttention = this.unitAttentions.take(nexusKey);
@@ -95,13 +154,23 @@ export class LogicalUnit {
       device: this.device,
       identity: this.identity,
       geometry: this.geometry,
+      rangeLock: this.rangeLock,
+      provisioning: this.provisioning,
       modePages: this.modePages,
       unitAttentions: this.unitAttentions,
-      lunInventory,
+      target,
+      alua: this.alua,
+      copyResults: this.copyResults,
+      reservations: this.reservations,
     };
     try {
       if (!command) throw unsupportedCommand(task.cdb);
+      const refusal = accessStateRefusal(this.alua.stateOf(task.nexus.targetPortGroupId), command);
+      if (refusal) throw new SenseError({ key: SenseKey.NOT_READY, additional: refusal });
       checkCdbUsage(task.cdb, command.usage, command.serviceAction !== undefined);
+      if (this.reservations.conflicts(task.nexus, reservationAccessOf(command, task.cdb))) {
+        return reservationConflict();
+      }
       return await command.handler(ctx);
     } catch (error) {
       if (error instanceof SenseError) return checkCondition(error.sense);
@@ -130,25 +199,39 @@ export class LogicalUnit {
     });
   }
 
-  /** The I_T nexus is gone: drop its state; if it comes back it starts with POWER ON again. */
+  /**
+   * The I_T nexus is gone: drop its state (and its SPC-2 reservation; persistent reservations
+   * stay); if it comes back it starts with POWER ON again.
+   */
   forgetNexus(nexus: ItNexus): void {
+    this.reservations.store.nexusLost(nexusIdOf(nexus));
     this.unitAttentions.forget(nexusKeyOf(nexus));
+    this.copyResults.forget(nexusKeyOf(nexus));
   }
 
   snapshotState(): LogicalUnitState {
     return {
       unitAttentions: this.unitAttentions.snapshot(),
       modePages: this.modePages.snapshot(),
+      reservations: this.reservations.snapshot(),
     };
   }
 
   restoreState(state: LogicalUnitState): void {
     this.unitAttentions.restore(state.unitAttentions);
     this.modePages.restore(state.modePages);
+    this.reservations.restore(state.reservations);
   }
 
+  /** How PREEMPT AND ABORT has the transport abort the preempted I_T nexuses' tasks. */
+  setTaskAborter(aborter: TaskAborter): void {
+    this.reservations.setTaskAborter(aborter);
+  }
+
+  /** Resets release SPC-2 reservations; persistent reservations stay (SPC-4 5.13.1). */
   private reset(condition: AdditionalSense): void {
     this.modePages.reset();
+    this.reservations.store.reset();
     this.unitAttentions.establish(condition);
   }
 }

@@ -46,7 +46,8 @@ function requestedPages(ctx: CommandContext, cdb: Buffer, pageControl: number): 
   const subpageCode = cdb[3];
   if (subpageCode !== 0 && subpageCode !== ALL_SUBPAGES) throw invalidFieldInCdb(3);
   if (pageCode === ModePage.RETURN_ALL_PAGES) {
-    return Buffer.concat(ModePages.pageCodes.map((code) => ctx.modePages.encode(code, pageControl)));
+    const all = ModePages.pageCodes.map((code) => ctx.modePages.encode(code, pageControl));
+    return Buffer.concat(all);
   }
   if (!ModePages.implements(pageCode)) throw invalidFieldInCdb(2, 5);
   return ctx.modePages.encode(pageCode, pageControl);

@@ -10,6 +10,9 @@ import type { ScsiResult } from "./types.ts";
 const LBA_TOO_LARGE_FOR_10 = 0xffffffff;
 const READ_CAPACITY_16_LENGTH = 32;
 const PMI = 0x01;
+/** Byte 14: logical block provisioning management enabled; unmapped blocks read as zeros. */
+const LBPME = 0x80;
+const LBPRZ = 0x40;
 
 /** With PMI clear the LOGICAL BLOCK ADDRESS field must be zero (SBC-3 5.15.1). */
 function checkPartialMediumIndicator(cdb: Buffer, lbaIsZero: boolean, pmiByte: number): void {
@@ -33,7 +36,8 @@ export async function readCapacity16(ctx: CommandContext): Promise<ScsiResult> {
   const data = Buffer.alloc(READ_CAPACITY_16_LENGTH);
   data.writeBigUInt64BE(BigInt(blockCount - 1), 0);
   data.writeUInt32BE(blockSize, 8);
-  // No protection information, fully provisioned (LBPME 0), lowest aligned LBA 0.
+  // No protection information, lowest aligned LBA 0.
   data[13] = logicalPerPhysicalExponent;
+  if (ctx.provisioning === "thin") data[14] = LBPME | LBPRZ;
   return dataInResult(ctx.task, allocationLimited(data, cdb.readUInt32BE(10)));
 }

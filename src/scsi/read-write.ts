@@ -1,7 +1,7 @@
 // READ (6/10/12/16) and WRITE (6/10/12/16), SBC-3 5.8-5.11 and 5.32-5.35.
 
 import type { CommandContext } from "./command-context.ts";
-import { Asc, SenseKey } from "./constants.ts";
+import { Asc, SenseKey, STATUS_GOOD } from "./constants.ts";
 import { addressedRange, readBlocks, writeBlocks } from "./block-access.ts";
 import { dataInCapacity, dataOutOf, goodResult, residualOf } from "./data-transfer.ts";
 import { checkCondition } from "./sense.ts";
@@ -24,7 +24,7 @@ export async function read(ctx: CommandContext): Promise<ScsiResult> {
   if (blocks === 0) return goodResult(task, wantedBytes);
   const data = await readBlocks(ctx, { lba: range.lba, blocks });
   const dataIn = data.length > capacity ? data.subarray(0, capacity) : data;
-  return { status: 0, dataIn, ...residualOf(wantedBytes, task) };
+  return { status: STATUS_GOOD, dataIn, ...residualOf(wantedBytes, task) };
 }
 
 /**

@@ -3,23 +3,30 @@
 
 import assert from "node:assert/strict";
 import { checkCdbUsage } from "./cdb.ts";
+import type { TargetContext } from "./command-context.ts";
 import { findCommand } from "./command-table.ts";
 import { Asc, Opcode, SenseKey } from "./constants.ts";
 import { absentLunInquiry } from "./inquiry.ts";
 import type { LogicalUnit } from "./logical-unit.ts";
 import { reportLuns } from "./report-luns.ts";
 import { senseDataResult } from "./request-sense.ts";
+import type { TaskAborter } from "./reservations/logical-unit-reservations.ts";
 import { SenseError, checkCondition, illegalRequest } from "./sense.ts";
 import type { ItNexus, ScsiResult, ScsiTask } from "./types.ts";
 
 export class ScsiTargetDevice {
   private readonly unitsByLun: ReadonlyMap<number, LogicalUnit>;
   private readonly lunInventory: readonly number[];
+  private readonly context: TargetContext;
 
   constructor(luns: readonly LogicalUnit[]) {
     this.unitsByLun = new Map(luns.map((unit) => [unit.lun, unit]));
     assert.equal(this.unitsByLun.size, luns.length, "duplicate LUN");
     this.lunInventory = [...this.unitsByLun.keys()].sort((a, b) => a - b);
+    this.context = {
+      lunInventory: this.lunInventory,
+      copyTargetByNaaId: (naaId) => luns.find((unit) => unit.hasNaaId(naaId))?.copyTarget(),
+    };
   }
 
   hasLun(lun: number): boolean {
@@ -28,7 +35,7 @@ export class ScsiTargetDevice {
 
   async execute(task: ScsiTask): Promise<ScsiResult> {
     const unit = this.unitsByLun.get(task.lun);
-    if (unit) return unit.execute(task, this.lunInventory);
+    if (unit) return unit.execute(task, this.context);
     try {
       return this.executeForAbsentLun(task);
     } catch (error) {
@@ -45,6 +52,11 @@ export class ScsiTargetDevice {
   /** TARGET WARM/COLD RESET: every logical unit is reset. */
   targetReset(): void {
     for (const unit of this.unitsByLun.values()) unit.targetReset();
+  }
+
+  /** The transport's way to abort the tasks a PREEMPT AND ABORT preempts, on every unit. */
+  setTaskAborter(aborter: TaskAborter): void {
+    for (const unit of this.unitsByLun.values()) unit.setTaskAborter(aborter);
   }
 
   /** The session of this I_T nexus ended; logical units drop what they kept for it. */

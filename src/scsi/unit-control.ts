@@ -22,7 +22,7 @@ export async function startStopUnit(ctx: CommandContext): Promise<ScsiResult> {
   return goodResult(ctx.task);
 }
 
-/** Nothing can be removed; PREVENT 0 and 1 are accepted, the obsolete values never pass the CDB check. */
+/** Nothing can be removed. PREVENT 0 and 1 pass; the obsolete 2 and 3 fail the CDB check. */
 export async function preventAllowMediumRemoval(ctx: CommandContext): Promise<ScsiResult> {
   return goodResult(ctx.task);
 }

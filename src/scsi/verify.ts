@@ -74,7 +74,8 @@ export async function writeAndVerify(ctx: CommandContext): Promise<ScsiResult> {
   // Verification is of the medium, so the write must reach it first.
   await writeBlocks(ctx, range.lba, data, true);
   if (byteCheck === ByteCheck.COMPARE_ALL) {
-    const medium = await readBlocks(ctx, { lba: range.lba, blocks: data.length / geometry.blockSize });
+    const blocks = data.length / geometry.blockSize;
+    const medium = await readBlocks(ctx, { lba: range.lba, blocks });
     const offset = firstDifference(medium, data);
     if (offset >= 0) throw miscompare(offset);
   }

@@ -5,15 +5,26 @@ import {
   Association,
   CodeSet,
   DesignatorType,
+  MAXIMUM_COMPARE_AND_WRITE_BLOCKS,
+  MAXIMUM_UNMAP_BLOCK_DESCRIPTORS,
   MEDIUM_ROTATION_RATE_NON_ROTATING,
   PERIPHERAL_DEVICE_TYPE_DIRECT_ACCESS,
   ProtocolIdentifier,
+  ProvisioningType,
   VpdPage,
 } from "./constants.ts";
+import { thirdPartyCopyPage } from "./copy-results.ts";
+import { maximumUnmapBlocks } from "./unmap.ts";
+import { maximumWriteSameBlocks } from "./write-same.ts";
 
 const BLOCK_LIMITS_PAGE_LENGTH = 0x3c;
 const BLOCK_DEVICE_CHARACTERISTICS_PAGE_LENGTH = 0x3c;
 const LOGICAL_BLOCK_PROVISIONING_PAGE_LENGTH = 0x04;
+/** Logical Block Provisioning byte 5: UNMAP, WRITE SAME (16) and (10) unmap; unmapped reads 0. */
+const LBPU = 0x80;
+const LBPWS = 0x40;
+const LBPWS10 = 0x20;
+const LBPRZ = 0x04;
 
 function vpdPage(pageCode: number, body: Buffer): Buffer {
   const header = Buffer.alloc(4);
@@ -85,13 +96,21 @@ function deviceIdentification(ctx: CommandContext): Buffer {
 }
 
 function blockLimits(ctx: CommandContext): Buffer {
-  const { maxTransferBlocks, optimalTransferBlocks, logicalPerPhysicalExponent } = ctx.geometry;
+  const { geometry } = ctx;
+  const { maxTransferBlocks, optimalTransferBlocks, logicalPerPhysicalExponent } = geometry;
   const body = Buffer.alloc(BLOCK_LIMITS_PAGE_LENGTH);
-  // Offsets below are page offsets (SBC-3 table 193) minus the 4-byte header.
+  // Offsets below are page offsets (SBC-3 table 193) minus the 4-byte header. WSNZ stays 0.
+  body[1] = MAXIMUM_COMPARE_AND_WRITE_BLOCKS; // MAXIMUM COMPARE AND WRITE LENGTH
   body.writeUInt16BE(1 << logicalPerPhysicalExponent, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
   body.writeUInt32BE(maxTransferBlocks, 4); // MAXIMUM TRANSFER LENGTH
   body.writeUInt32BE(optimalTransferBlocks, 8); // OPTIMAL TRANSFER LENGTH
   body.writeUInt32BE(maxTransferBlocks, 12); // MAXIMUM PREFETCH LENGTH
+  if (ctx.provisioning === "thin") {
+    body.writeUInt32BE(maximumUnmapBlocks(geometry), 16); // MAXIMUM UNMAP LBA COUNT
+    body.writeUInt32BE(MAXIMUM_UNMAP_BLOCK_DESCRIPTORS, 20); // ... BLOCK DESCRIPTOR COUNT
+    body.writeUInt32BE(1 << logicalPerPhysicalExponent, 24); // OPTIMAL UNMAP GRANULARITY
+  }
+  body.writeBigUInt64BE(BigInt(maximumWriteSameBlocks(geometry)), 32); // MAX WRITE SAME LENGTH
   return body;
 }
 
@@ -101,15 +120,23 @@ function blockDeviceCharacteristics(): Buffer {
   return body;
 }
 
-/** Fully provisioned: no UNMAP, no WRITE SAME unmapping, PROVISIONING TYPE 0. */
-function logicalBlockProvisioning(): Buffer {
-  return Buffer.alloc(LOGICAL_BLOCK_PROVISIONING_PAGE_LENGTH);
+/** Thin: UNMAP and WRITE SAME unmapping, reads of unmapped blocks return zeros. */
+function logicalBlockProvisioning(ctx: CommandContext): Buffer {
+  const body = Buffer.alloc(LOGICAL_BLOCK_PROVISIONING_PAGE_LENGTH);
+  if (ctx.provisioning === "thin") {
+    body[1] = LBPU | LBPWS | LBPWS10 | LBPRZ;
+    body[2] = ProvisioningType.THIN;
+  } else {
+    body[2] = ProvisioningType.FULL;
+  }
+  return body;
 }
 
 const PAGE_BODIES: ReadonlyMap<number, (ctx: CommandContext) => Buffer> = new Map([
   [VpdPage.SUPPORTED_VPD_PAGES, () => supportedPages()],
   [VpdPage.UNIT_SERIAL_NUMBER, (ctx) => Buffer.from(ctx.identity.serial, "ascii")],
   [VpdPage.DEVICE_IDENTIFICATION, deviceIdentification],
+  [VpdPage.THIRD_PARTY_COPY, thirdPartyCopyPage],
   [VpdPage.BLOCK_LIMITS, blockLimits],
   [VpdPage.BLOCK_DEVICE_CHARACTERISTICS, blockDeviceCharacteristics],
   [VpdPage.LOGICAL_BLOCK_PROVISIONING, logicalBlockProvisioning],

@@ -122,3 +122,23 @@ function blockStatus(block: string[]): TestStatus {
   if (block.some((line) => FAILURE_RECORD.test(line))) return "failed";
   return block.some((line) => line.includes("[SKIPPED]")) ? "skipped" : "passed";
 }
+
+/** A table of passed/failed/skipped per suite, one column group per target, then totals. */
+export function formatSideBySide(results: ReadonlyArray<[string, CuResult]>): string {
+  const suites = [...new Set(results.flatMap(([, result]) =>
+    result.outcomes.map((outcome) => outcome.suite)))].sort();
+  const cell = (result: CuResult, suite: string | undefined): string => {
+    const outcomes = result.outcomes.filter((outcome) => !suite || outcome.suite === suite);
+    const count = (status: TestStatus): number =>
+      outcomes.filter((outcome) => outcome.status === status).length;
+    return `${count("passed")}/${count("failed")}/${count("skipped")}`.padStart(14);
+  };
+  const header = `${"suite (passed/failed/skipped)".padEnd(30)}` +
+    results.map(([name]) => name.padStart(14)).join("");
+  const rows = suites.map((suite) =>
+    suite.padEnd(30) + results.map(([, result]) => cell(result, suite)).join(""));
+  const total = "TOTAL".padEnd(30) + results.map(([, result]) => cell(result, undefined)).join("");
+  const failures = results.map(([name, result]) =>
+    `${name} failures: ${result.failures.join(", ") || "none"}`);
+  return [header, ...rows, total, ...failures].join("\n");
+}

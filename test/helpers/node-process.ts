@@ -88,10 +88,13 @@ export class TwinsanNode {
     return targetIqn(this.nodeName, targetName);
   }
 
-  /** libiscsi / QEMU URL of a LUN; the main target carries the CHAP credentials if any. */
+  /**
+   * libiscsi / QEMU URL of a LUN; the main target's carries its CHAP credentials if any
+   * (libiscsi takes them verbatim as user%secret@, so they must be URL-safe).
+   */
   url(lun: number, targetName = MAIN_TARGET, portal = this.portals[0]): string {
     const chap = targetName === MAIN_TARGET && this.chap
-      ? `${encodeURIComponent(this.chap.username)}%${encodeURIComponent(this.chap.secret)}@`
+      ? `${urlSafe(this.chap.username)}%${urlSafe(this.chap.secret)}@`
       : "";
     return `iscsi://${chap}${portal.host}:${portal.port}/${this.iqn(targetName)}/${lun}`;
   }
@@ -113,7 +116,12 @@ export class TwinsanNode {
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
     const portals = ports.map((port) => ({ host: LOOPBACK_HOST, port }));
     const node = new TwinsanNode(nodeName, portals, configPath, dataDir, tempDir, options.chap);
-    await node.launch();
+    try {
+      await node.launch();
+    } catch (error) {
+      await tempDir.remove();
+      throw error;
+    }
     return node;
   }
 
@@ -136,8 +144,14 @@ export class TwinsanNode {
   /** Stops the node (SIGTERM) and starts it again with the same config and data directory. */
   async restart(): Promise<ExitReport> {
     const report = await this.stop();
-    await this.launch();
+    await this.startAgain();
     return report;
+  }
+
+  /** Starts a stopped node again with the same config and data directory. */
+  startAgain(): Promise<void> {
+    if (this.alive) throw new Error(`twinsan ${this.nodeName} is still running`);
+    return this.launch();
   }
 
   /** Kills the node if it still runs and removes its directory. */
@@ -214,6 +228,13 @@ function isReadyLine(line: string): boolean {
   } catch {
     return false;
   }
+}
+
+function urlSafe(credential: string): string {
+  if (!/^[\w.~-]+$/.test(credential)) {
+    throw new Error(`CHAP credential "${credential}" cannot go in an iSCSI URL: use [\\w.~-]`);
+  }
+  return credential;
 }
 
 function noExit(): ExitReport {

@@ -67,3 +67,25 @@ export async function qemuIoChecked(
     );
   }
 }
+
+/**
+ * What reading back must find after `base` was written and then `writes` (inside it, not
+ * overlapping each other): each write's range, and the gaps between them with base's pattern.
+ */
+export function expectedSegments(base: PatternIo, writes: PatternIo[]): PatternIo[] {
+  const sorted = [...writes].sort((a, b) => a.offsetBytes - b.offsetBytes);
+  const segments: PatternIo[] = [];
+  let cursor = base.offsetBytes;
+  for (const write of sorted) {
+    if (write.offsetBytes < cursor) throw new Error("expectedSegments: writes overlap");
+    if (write.offsetBytes > cursor) {
+      segments.push({ ...base, offsetBytes: cursor, lengthBytes: write.offsetBytes - cursor });
+    }
+    segments.push(write);
+    cursor = write.offsetBytes + write.lengthBytes;
+  }
+  const end = base.offsetBytes + base.lengthBytes;
+  if (cursor > end) throw new Error("expectedSegments: a write ends past the base range");
+  if (cursor < end) segments.push({ ...base, offsetBytes: cursor, lengthBytes: end - cursor });
+  return segments;
+}

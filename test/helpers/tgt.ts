@@ -2,7 +2,7 @@
 // process on a free loopback port, with a private control socket (-C), one target and one disk
 // LUN backed by a sparse file. tgt puts a controller at LUN 0, so the disk is LUN 1.
 import { spawn, type ChildProcess } from "node:child_process";
-import { open } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { freePort, LOOPBACK_HOST } from "./ports.ts";
@@ -14,6 +14,8 @@ const TGT_TID = 1;
 const START_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
 const TGTADM_TIMEOUT_MS = 10_000;
+const MAX_CONTROL_PORT = 32_767;
+const TGTD_SOCKET_PREFIX = "/var/run/tgtd/socket";
 
 export interface TgtOptions {
   sizeBytes: number;
@@ -58,10 +60,10 @@ async function startDaemonWithRetries(
 ): Promise<TgtTarget> {
   const failures: string[] = [];
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    // The control port only names tgtd's Unix socket; a free TCP port number is a name no
-    // other test's tgtd uses at the moment.
-    const port = await freePort();
-    const daemon = new TgtDaemon(port, port);
+    // The control port (1..32767) only names tgtd's Unix socket and its lock; a tgtd whose
+    // number is taken exits at once, and the next attempt draws another.
+    const controlPort = 1 + Math.floor(Math.random() * MAX_CONTROL_PORT);
+    const daemon = new TgtDaemon(await freePort(), controlPort);
     if (await daemon.started()) {
       try {
         await daemon.configure(options, backingPath);
@@ -79,6 +81,7 @@ async function startDaemonWithRetries(
 class TgtDaemon {
   readonly targetIqn: string;
   output = "";
+  private ownsControlSocket = false;
   private readonly process: ChildProcess;
   private readonly exited: Promise<void>;
 
@@ -115,7 +118,10 @@ class TgtDaemon {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline && this.running) {
       const show = await this.tgtadm(["--mode", "target", "--op", "show"], false);
-      if (show && (await canConnect(LOOPBACK_HOST, this.port))) return true;
+      if (show && (await canConnect(LOOPBACK_HOST, this.port))) {
+        this.ownsControlSocket = true;
+        return true;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await this.kill();
@@ -152,6 +158,9 @@ class TgtDaemon {
   async kill(): Promise<void> {
     if (this.running) this.process.kill("SIGKILL");
     await this.exited;
+    if (!this.ownsControlSocket) return; // another tgtd may hold a socket of that number
+    const socketPath = `${TGTD_SOCKET_PREFIX}.${this.controlPort}`;
+    await Promise.all([rm(socketPath, { force: true }), rm(`${socketPath}.lock`, { force: true })]);
   }
 
   /** Runs tgtadm against this daemon; throws on failure when `mustSucceed`. */

@@ -72,6 +72,7 @@ export interface NodeSpec {
 }
 
 export const IQN_PREFIX = "iqn.2025-01.test.twinsan";
+export const LUN_VENDOR_ID = "TWINSAN";
 
 export function targetIqn(nodeName: string, targetName: string): string {
   return `${IQN_PREFIX}:${nodeName}.${targetName}`;
@@ -110,7 +111,7 @@ function buildLun(dataDir: string, targetName: string, lun: LunSpec): LunConfigF
     path: join(dataDir, `${targetName}-lun${lun.lun}.img`),
     serial: unique.slice(0, 16),
     naaId: `6${unique.slice(1)}`,
-    vendorId: "TWINSAN",
+    vendorId: LUN_VENDOR_ID,
     productId: "test-lun",
     productRevision: "0001",
   };

@@ -10,6 +10,7 @@ import {
   parseConfig,
   parseSizeBytes,
 } from "../../src/mgmt/config.ts";
+import { buildConfig } from "../helpers/twinsan-config.ts";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -132,6 +133,27 @@ describe("parseConfig on a fully specified file", () => {
   });
 });
 
+describe("parseConfig on the file the integration tests write", () => {
+  it("accepts it unchanged: it states every field of the contract", () => {
+    const file = buildConfig({
+      nodeName: "node-a",
+      dataDir: "/tmp/twinsan-node-a",
+      portalPorts: [3260, 3261],
+      targets: [
+        {
+          name: "t1",
+          luns: [
+            { lun: 0, sizeBytes: 8 * MiB, blockSizeBytes: 512 },
+            { lun: 1, sizeBytes: 8 * MiB, blockSizeBytes: 4096 },
+          ],
+          chap: { username: "user", secret: "twelve-bytes" },
+        },
+      ],
+    });
+    expect(parseConfig(file, "/")).toEqual(file);
+  });
+});
+
 describe("parseConfig defaults", () => {
   const config = parseConfig(minimalConfigFile(), "/etc/twinsan");
   const [lun] = config.targets[0].luns;
@@ -202,18 +224,20 @@ describe("parseConfig defaults", () => {
     expect(parseConfig(upper, "/").targets[0].luns[0].naaId).toBe(lun.naaId);
   });
 
-  it("gives portals of one group one relative target port id, by default its group tag", () => {
+  it("numbers relative target port ids 1.. in portal order; one group may share an id", () => {
     const file: ConfigFile = minimalConfigFile();
     file.portals = [
       { address: "127.0.0.1" },
       { address: "::1" },
       { address: "192.0.2.1", portalGroupTag: 3 },
+      { address: "192.0.2.2", relativeTargetPortId: 2 },
     ];
     const config = parseConfig(file, "/");
     expect(config.portals.map((p) => [p.id, p.portalGroupTag, p.relativeTargetPortId])).toEqual([
       ["portal0", 1, 1],
-      ["portal1", 1, 1],
+      ["portal1", 1, 2],
       ["portal2", 3, 3],
+      ["portal3", 1, 2],
     ]);
   });
 
@@ -290,14 +314,9 @@ describe("parseConfig refuses bad fields, naming the field path", () => {
       "portals[1]: 0.0.0.0:3260 overlaps",
     ],
     [
-      "one portal group with two relative port ids",
-      (f) => (f.portals[1].portalGroupTag = 1),
-      "portals[1].relativeTargetPortId: portals in portal group 1 are one SCSI target port",
-    ],
-    [
       "one relative port id for two portal groups",
       (f) => (f.portals[1].relativeTargetPortId = 1),
-      "portals[1].relativeTargetPortId: 1 is already used by portal group 1",
+      'portals[1].relativeTargetPortId: 1 is already used by portal "lan" of portal group 1',
     ],
     [
       "target port group 0",

@@ -21,7 +21,7 @@ function designators(page: Buffer) {
 }
 
 describe("INQUIRY", () => {
-  it("returns standard data for an SPC-4 SBC-3 device with implicit ALUA", async () => {
+  it("returns standard data for an SPC-4 SBC-3 device with ALUA and 3PC", async () => {
     const result = await inquiry(false, 0, 260);
     const data = result.dataIn!;
     expect(data.length).toBe(96);
@@ -32,7 +32,7 @@ describe("INQUIRY", () => {
     expect(data[2]).toBe(0x06);
     expect(data[3]).toBe(0x12); // HiSup, response data format 2
     expect(data[4]).toBe(91);
-    expect(data[5]).toBe(0x10); // TPGS 01b
+    expect(data[5]).toBe(0x38); // TPGS 11b (implicit and explicit ALUA), 3PC
     expect(data[7]).toBe(0x02); // CmdQue
     expect(data.toString("ascii", 8, 16)).toBe("TWINSAN ");
     expect(data.toString("ascii", 16, 32)).toBe("VDISK           ");
@@ -59,7 +59,7 @@ describe("INQUIRY", () => {
   it("lists the supported VPD pages in ascending order, each readable", async () => {
     const { dataIn } = await inquiry(true, 0x00);
     const pages = [...dataIn!.subarray(4, 4 + dataIn!.readUInt16BE(2))];
-    expect(pages).toEqual([0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]);
+    expect(pages).toEqual([0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2]);
     for (const page of pages) {
       const result = await inquiry(true, page, 255);
       expect(result.status).toBe(0);

@@ -122,8 +122,8 @@ function be(value: number | bigint, bytes: number): number[] {
 }
 
 export const cdb = {
-  read6: (lba: number, blocks: number) => [0x08, (lba >> 16) & 0x1f, ...be(lba & 0xffff, 2), blocks, 0],
-  write6: (lba: number, blocks: number) => [0x0a, (lba >> 16) & 0x1f, ...be(lba & 0xffff, 2), blocks, 0],
+  read6: (lba: number, blocks: number) => [0x08, ...be(lba, 3), blocks, 0],
+  write6: (lba: number, blocks: number) => [0x0a, ...be(lba, 3), blocks, 0],
   rw10: (opcode: number, lba: number, blocks: number, flags = 0) =>
     [opcode, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0],
   rw12: (opcode: number, lba: number, blocks: number, flags = 0) =>

@@ -45,9 +45,9 @@ export function sendTargetsResponse(value: string, ctx: SendTargetsContext): Tex
   return pairs;
 }
 
-/** An empty list lets every initiator in. */
+/** An empty list lets every initiator in. Names compare case-insensitively (RFC 3722). */
 export function initiatorAllowed(allowed: readonly string[], initiatorName: string): boolean {
-  return allowed.length === 0 || allowed.includes(initiatorName);
+  return allowed.length === 0 || allowed.includes(initiatorName.toLowerCase());
 }
 
 function reportedAddress(address: string, localAddress: string | undefined): string {
