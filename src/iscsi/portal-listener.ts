@@ -34,7 +34,7 @@ export function listenOnPortal(portal: PortalConfig, ctx: IscsiNodeContext): Por
         socket.data.connection.receive(chunk);
       },
       drain(socket) {
-        socket.data.transport.flush();
+        socket.data.transport.onDrain();
       },
       close(socket) {
         socket.data.transport.markClosed();

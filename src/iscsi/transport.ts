@@ -1,6 +1,7 @@
 // The byte transport under one iSCSI connection. TCP today; an RDMA (iSER) transport can fill the
-// same interface later. Parts are written in order without joining them: a header and a payload
-// view go out as two writes, so payload bytes are never copied to build a PDU.
+// same interface later. Parts queued in one tick go out together at the end of it: runs of small
+// parts (headers, short payloads) are joined into one write, large payload views are written as
+// they are, so a syscall carries many PDUs and big payload bytes are never copied.
 import type { Socket } from "bun";
 
 export interface PduTransport {
@@ -16,16 +17,19 @@ export interface PduTransport {
   destroy(): void;
 }
 
-export interface SocketEvents {
-  onData(chunk: Buffer): void;
-  onClose(): void;
-}
+/** Parts up to this size are joined with their neighbours; larger ones go out as views. */
+const JOIN_PART_MAX_BYTES = 16 * 1024;
+/** Upper bound of one joined write. */
+const JOIN_RUN_MAX_BYTES = 256 * 1024;
 
 /** Bun.listen socket wrapper: Bun's write() returns the bytes the kernel took and keeps nothing. */
 export class BunSocketTransport implements PduTransport {
   private readonly queue: Buffer[] = [];
   private queuedByteCount = 0;
   private drainWaiters: Array<() => void> = [];
+  private flushScheduled = false;
+  /** The kernel did not take everything: wait for Bun's drain event before writing again. */
+  private blocked = false;
   private ending = false;
   private closed = false;
 
@@ -41,13 +45,18 @@ export class BunSocketTransport implements PduTransport {
 
   send(parts: readonly Buffer[]): void {
     if (this.closed || this.ending) return;
-    const wasIdle = this.queue.length === 0;
     for (const part of parts) {
       if (part.length === 0) continue;
       this.queue.push(part);
       this.queuedByteCount += part.length;
     }
-    if (wasIdle) this.flush();
+    if (!this.flushScheduled && !this.blocked) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
 
   drained(): Promise<void> {
@@ -55,30 +64,15 @@ export class BunSocketTransport implements PduTransport {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Called by the listener on Bun's drain event. */
-  flush(): void {
-    while (this.queue.length > 0 && !this.closed) {
-      const head = this.queue[0];
-      const written = this.socket.write(head);
-      if (written < 0) return this.destroy();
-      this.queuedByteCount -= written;
-      if (written < head.length) {
-        this.queue[0] = head.subarray(written);
-        return;
-      }
-      this.queue.shift();
-    }
-    if (this.queue.length === 0) this.settleDrained();
+  /** Bun's drain event: the socket takes bytes again. */
+  onDrain(): void {
+    this.blocked = false;
+    this.flush();
   }
 
   end(): void {
     if (this.closed) return;
     this.ending = true;
-    if (this.queue.length === 0) {
-      this.closed = true;
-      this.socket.end();
-      return;
-    }
     void this.drained().then(() => {
       if (this.closed) return;
       this.closed = true;
@@ -89,15 +83,50 @@ export class BunSocketTransport implements PduTransport {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue.length = 0;
-    this.queuedByteCount = 0;
+    this.dropQueue();
     this.socket.terminate();
-    this.settleDrained();
   }
 
   /** The socket closed underneath us. */
   markClosed(): void {
     this.closed = true;
+    this.dropQueue();
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && !this.closed && !this.blocked) {
+      const chunk = this.nextChunk();
+      const written = this.socket.write(chunk);
+      if (written < 0) return this.destroy();
+      this.queuedByteCount -= written;
+      if (written < chunk.length) {
+        this.queue.unshift(chunk.subarray(written));
+        this.blocked = true;
+        return;
+      }
+    }
+    if (this.queue.length === 0) this.settleDrained();
+  }
+
+  /** Takes the next write off the queue: one large part, or a joined run of small ones. */
+  private nextChunk(): Buffer {
+    const head = this.queue.shift()!;
+    if (head.length > JOIN_PART_MAX_BYTES || this.queue.length === 0 ||
+      this.queue[0].length > JOIN_PART_MAX_BYTES) {
+      return head;
+    }
+    const run = [head];
+    let runBytes = head.length;
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (next.length > JOIN_PART_MAX_BYTES || runBytes + next.length > JOIN_RUN_MAX_BYTES) break;
+      run.push(this.queue.shift()!);
+      runBytes += next.length;
+    }
+    return Buffer.concat(run, runBytes);
+  }
+
+  private dropQueue(): void {
     this.queue.length = 0;
     this.queuedByteCount = 0;
     this.settleDrained();
