@@ -6,6 +6,8 @@ import type { BlockDevice } from "./device/block-device.ts";
 import { ImageFileDevice } from "./device/image-file.ts";
 import { LogicalUnit } from "./scsi/logical-unit.ts";
 import { ScsiTargetDevice } from "./scsi/target-device.ts";
+import { AluaState } from "./scsi/alua-state.ts";
+import { AccessState } from "./scsi/constants.ts";
 import { listenOnPortal, type PortalListener } from "./iscsi/portal-listener.ts";
 import type { IscsiNodeContext, TargetRuntime } from "./iscsi/target-runtime.ts";
 import type { Session } from "./iscsi/session.ts";
@@ -22,6 +24,12 @@ export interface RunningNode {
 export async function startNode(config: TwinsanConfig): Promise<RunningNode> {
   const devices: BlockDevice[] = [];
   const targets = new Map<string, TargetRuntime>();
+  const alua = new AluaState([{
+    id: config.targetPortGroupId,
+    state: AccessState.ACTIVE_OPTIMIZED,
+    relativePortIds: [...new Set(config.portals.map((portal) => portal.relativeTargetPortId))],
+    preferred: true,
+  }]);
   try {
     for (const target of config.targets) {
       const units: LogicalUnit[] = [];
@@ -35,6 +43,8 @@ export async function startNode(config: TwinsanConfig): Promise<RunningNode> {
         units.push(new LogicalUnit({
           lun: lun.lun,
           device,
+          provisioning: lun.provisioning,
+          alua,
           persistentReservationsPath: join(config.node.dataDir, "reservations",
             `${lun.naaId.toLowerCase()}.json`),
           identity: {

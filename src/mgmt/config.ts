@@ -50,6 +50,15 @@ export interface LunConfig {
   vendorId: string;
   productId: string;
   productRevision: string;
+  /** thick: fully allocated at creation; thin: sparse, UNMAP punches holes. */
+  provisioning: "thick" | "thin";
+  cache: LunCacheConfig;
+}
+
+export interface LunCacheConfig {
+  /** write-back acknowledges from RAM (WCE=1); write-through after the disk took it; none. */
+  mode: "write-back" | "write-through" | "none";
+  sizeMB: number;
 }
 
 export interface ConfigOverrides {
@@ -213,6 +222,17 @@ const lunSchema = z.strictObject({
   vendorId: inquiryText(8).default("TWINSAN"),
   productId: inquiryText(16).default("VIRTUAL-DISK"),
   productRevision: inquiryText(4).default("0001"),
+  provisioning: z.enum(["thick", "thin"], { error: "must be thick or thin" }).default("thick"),
+  cache: z
+    .strictObject({
+      mode: z
+        .enum(["write-back", "write-through", "none"], {
+          error: "must be write-back, write-through or none",
+        })
+        .default("write-through"),
+      sizeMB: integer(1, 1024 * 1024).default(128),
+    })
+    .default({ mode: "write-through", sizeMB: 128 }),
 });
 
 const targetSchema = z.strictObject({
@@ -352,6 +372,8 @@ function resolveConfig(
       vendorId: lun.vendorId,
       productId: lun.productId,
       productRevision: lun.productRevision,
+      provisioning: lun.provisioning,
+      cache: lun.cache,
     })),
   }));
   return {

@@ -112,13 +112,13 @@ export interface AdditionalSense {
 
 export const Asc = {
   NO_ADDITIONAL_SENSE_INFORMATION: { asc: 0x00, ascq: 0x00 },
+  OPERATION_IN_PROGRESS: { asc: 0x00, ascq: 0x16 },
   ASYMMETRIC_ACCESS_STATE_TRANSITION: { asc: 0x04, ascq: 0x0a },
   TARGET_PORT_IN_STANDBY_STATE: { asc: 0x04, ascq: 0x0b },
   TARGET_PORT_IN_UNAVAILABLE_STATE: { asc: 0x04, ascq: 0x0c },
   WRITE_ERROR: { asc: 0x0c, ascq: 0x00 },
   COPY_TARGET_DEVICE_NOT_REACHABLE: { asc: 0x0d, ascq: 0x02 },
   COPY_SEGMENT_GRANULARITY_VIOLATION: { asc: 0x0d, ascq: 0x06 },
-  OPERATION_IN_PROGRESS: { asc: 0x00, ascq: 0x16 },
   INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT: { asc: 0x0e, ascq: 0x03 },
   UNRECOVERED_READ_ERROR: { asc: 0x11, ascq: 0x00 },
   PARAMETER_LIST_LENGTH_ERROR: { asc: 0x1a, ascq: 0x00 },

@@ -29,6 +29,7 @@ const HEADER_LENGTH = 16;
 const TARGET_DESCRIPTOR_LENGTH = 32;
 const BLOCK_TO_BLOCK_LENGTH = 28;
 const NAA_DESIGNATOR_LENGTH = 16;
+const LIST_ID_USAGES: ReadonlySet<number> = new Set(Object.values(ListIdUsage));
 /** Largest piece of a segment read into memory at once. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
@@ -168,9 +169,7 @@ export async function extendedCopy(ctx: CommandContext): Promise<ScsiResult> {
   if (length < HEADER_LENGTH) throw illegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR);
   const listId = list[0];
   const listIdUsage = (list[1] >> 3) & 0b11;
-  if (!Object.values(ListIdUsage).includes(listIdUsage as never)) {
-    throw invalidFieldInParameterList(1, 4);
-  }
+  if (!LIST_ID_USAGES.has(listIdUsage)) throw invalidFieldInParameterList(1, 4);
   if (listIdUsage === ListIdUsage.NONE && listId !== 0) throw invalidFieldInParameterList(0);
   if (listIdUsage !== ListIdUsage.NONE &&
     ctx.copyResults.statusOf(ctx.nexusKey, listId)?.state === "in progress") {

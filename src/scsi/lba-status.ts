@@ -28,10 +28,11 @@ export async function getLbaStatus(ctx: CommandContext): Promise<ScsiResult> {
   const start = rangeInMedium(ctx, readUInt64(task.cdb, 2), 1).lba;
   const blocks = Math.min(geometry.blockCount - start, SCAN_WINDOW_BYTES / geometry.blockSize);
   const window = { lba: start, blocks };
+  // No lease: the status is advisory, and a lease over the window would stall its writers.
   const extents = ctx.provisioning === "thin"
-    ? await ctx.rangeLock.run(window, "shared", () => allocationOf(ctx, window))
+    ? await allocationOf(ctx, window)
     : [{ ...window, mapped: true }];
-  // At least one descriptor even when the allocation length cuts it (SBC-4 5.7.2).
+  // One descriptor at least, cut by the allocation length if need be; more only where they fit.
   const fitting = Math.max(1, Math.floor((allocationLength - HEADER_LENGTH) / DESCRIPTOR_LENGTH));
   const body = Buffer.concat(extents.slice(0, fitting).map(descriptor));
   const header = Buffer.alloc(HEADER_LENGTH);

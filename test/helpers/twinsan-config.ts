@@ -29,6 +29,8 @@ export interface LunConfigFile {
   vendorId: string;
   productId: string;
   productRevision: string;
+  provisioning: "thick" | "thin";
+  cache: { mode: "write-back" | "write-through" | "none"; sizeMB: number };
 }
 
 export interface TargetConfigFile {
@@ -54,6 +56,8 @@ export interface LunSpec {
   lun: number;
   sizeBytes: number;
   blockSizeBytes: 512 | 4096;
+  provisioning?: "thick" | "thin";
+  cache?: LunConfigFile["cache"];
 }
 
 /** A target of the node: `name` becomes the last part of its IQN. */
@@ -114,5 +118,7 @@ function buildLun(dataDir: string, targetName: string, lun: LunSpec): LunConfigF
     vendorId: LUN_VENDOR_ID,
     productId: "test-lun",
     productRevision: "0001",
+    provisioning: lun.provisioning ?? "thick",
+    cache: lun.cache ?? { mode: "write-through", sizeMB: 64 },
   };
 }

@@ -116,6 +116,8 @@ describe("parseConfig on a fully specified file", () => {
       vendorId: "ACME",
       productId: "FAST DISK",
       productRevision: "2.1",
+      provisioning: "thick",
+      cache: { mode: "write-through", sizeMB: 128 },
     });
     expect(target.luns[1].path).toBe("/srv/images/db5.img");
     expect(target.luns[1].sizeBytes).toBe(8 * MiB);
