@@ -24,6 +24,8 @@ export interface BlockGeometry {
   blockCount: number;
   /** LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY (16)). */
   logicalPerPhysicalExponent: number;
+  /** OPTIMAL TRANSFER LENGTH GRANULARITY and OPTIMAL UNMAP GRANULARITY, in logical blocks. */
+  preferredAlignmentBlocks: number;
   /** MAXIMUM TRANSFER LENGTH of the Block Limits VPD page, in logical blocks. */
   maxTransferBlocks: number;
   /** OPTIMAL TRANSFER LENGTH of the Block Limits VPD page, in logical blocks. */

@@ -32,8 +32,13 @@ import { UnitAttentions, type UnitAttentionSnapshot, nexusKeyOf } from "./unit-a
 /** Largest READ/WRITE the Block Limits page advertises, in bytes. */
 const MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
 const OPTIMAL_TRANSFER_BYTES = 1024 * 1024;
-/** Image files live on filesystems with 4 KiB pages: report that as the physical block. */
-const PHYSICAL_BLOCK_BYTES = 4096;
+/**
+ * Image files live on filesystems with 4 KiB pages: I/O aligned to 4 KiB is the fast kind, so the
+ * Block Limits page asks for that granularity. The physical block is still reported as one
+ * logical block (exponent 0): GET LBA STATUS then answers at logical-block granularity, which is
+ * what initiators (and libiscsi's GetLBAStatus tests) expect of a 512-byte LUN.
+ */
+const PREFERRED_ALIGNMENT_BYTES = 4096;
 
 export interface LogicalUnitOptions {
   lun: number;
@@ -75,7 +80,8 @@ function geometryOf(device: BlockDevice): BlockGeometry {
   return {
     blockSize,
     blockCount: device.sizeBytes / blockSize,
-    logicalPerPhysicalExponent: Math.log2(PHYSICAL_BLOCK_BYTES / blockSize),
+    logicalPerPhysicalExponent: 0,
+    preferredAlignmentBlocks: PREFERRED_ALIGNMENT_BYTES / blockSize,
     maxTransferBlocks: MAX_TRANSFER_BYTES / blockSize,
     optimalTransferBlocks: OPTIMAL_TRANSFER_BYTES / blockSize,
   };

@@ -97,18 +97,18 @@ function deviceIdentification(ctx: CommandContext): Buffer {
 
 function blockLimits(ctx: CommandContext): Buffer {
   const { geometry } = ctx;
-  const { maxTransferBlocks, optimalTransferBlocks, logicalPerPhysicalExponent } = geometry;
+  const { maxTransferBlocks, optimalTransferBlocks, preferredAlignmentBlocks } = geometry;
   const body = Buffer.alloc(BLOCK_LIMITS_PAGE_LENGTH);
   // Offsets below are page offsets (SBC-3 table 193) minus the 4-byte header. WSNZ stays 0.
   body[1] = MAXIMUM_COMPARE_AND_WRITE_BLOCKS; // MAXIMUM COMPARE AND WRITE LENGTH
-  body.writeUInt16BE(1 << logicalPerPhysicalExponent, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
+  body.writeUInt16BE(preferredAlignmentBlocks, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
   body.writeUInt32BE(maxTransferBlocks, 4); // MAXIMUM TRANSFER LENGTH
   body.writeUInt32BE(optimalTransferBlocks, 8); // OPTIMAL TRANSFER LENGTH
   body.writeUInt32BE(maxTransferBlocks, 12); // MAXIMUM PREFETCH LENGTH
   if (ctx.provisioning === "thin") {
     body.writeUInt32BE(maximumUnmapBlocks(geometry), 16); // MAXIMUM UNMAP LBA COUNT
     body.writeUInt32BE(MAXIMUM_UNMAP_BLOCK_DESCRIPTORS, 20); // ... BLOCK DESCRIPTOR COUNT
-    body.writeUInt32BE(1 << logicalPerPhysicalExponent, 24); // OPTIMAL UNMAP GRANULARITY
+    body.writeUInt32BE(preferredAlignmentBlocks, 24); // OPTIMAL UNMAP GRANULARITY
   }
   body.writeBigUInt64BE(BigInt(maximumWriteSameBlocks(geometry)), 32); // MAX WRITE SAME LENGTH
   return body;

@@ -122,7 +122,7 @@ describe("READ CAPACITY", () => {
     expect(data.readBigUInt64BE(0)).toBe(4095n);
     expect(data.readUInt32BE(8)).toBe(512);
     expect(data[12]).toBe(0); // no protection
-    expect(data[13]).toBe(3); // 8 logical blocks per 4 KiB physical block
+    expect(data[13]).toBe(0); // physical block reported as one logical block
     expect(data[14] & 0x80).toBe(0); // LBPME
     for (let allocation = 0; allocation < 16; allocation++) {
       const short = await unit.execute(task(cdb.readCapacity16(allocation),
