@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "aligned_memory.h"
+#include "dio_alignment.h"
 #include "errno_error.h"
 #include "image_file.h"
 #include "io_request.h"
@@ -22,6 +23,7 @@ Napi::Object ioOps(Napi::Env env) {
   ops.Set("write", static_cast<int>(IoOp::kWrite));
   ops.Set("fsync", static_cast<int>(IoOp::kFsync));
   ops.Set("fdatasync", static_cast<int>(IoOp::kFdatasync));
+  ops.Set("writeDsync", static_cast<int>(IoOp::kWriteDsync));
   return ops;
 }
 
@@ -33,6 +35,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   using namespace twinsan;
   registerImageFileFunctions(env, exports);
   registerAlignedMemoryFunctions(env, exports);
+  registerDioAlignmentFunctions(env, exports);
   exports.Set("errnoName", Napi::Function::New(env, errnoNameOf, "errnoName"));
   exports.Set("IoOp", ioOps(env));
   exports.Set("slabSizeBytes", static_cast<double>(kSlabSizeBytes));

@@ -9,8 +9,10 @@
 
 namespace twinsan {
 
-// Zero-filled; throws a RangeError for a bad size or alignment and an Error when out of memory.
-Napi::Buffer<uint8_t> newAlignedBuffer(Napi::Env env, size_t sizeBytes, size_t alignmentBytes);
+// Zero-filled unless zeroFill is false (for memory a read fills at once); throws a RangeError
+// for a bad size or alignment and an Error when out of memory.
+Napi::Buffer<uint8_t> newAlignedBuffer(Napi::Env env, size_t sizeBytes, size_t alignmentBytes,
+                                       bool zeroFill = true);
 
 void registerAlignedMemoryFunctions(Napi::Env env, Napi::Object exports);
 

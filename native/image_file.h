@@ -1,4 +1,4 @@
-// Image file calls: openImage, fallocate, punchHole, close, fileSize.
+// Image file calls: openImage, fallocate, punchHole, close, fileSize, seekData, seekHole.
 #pragma once
 
 #include <napi.h>

@@ -6,8 +6,16 @@
 
 namespace twinsan {
 
-// Numbering shared with JS through the addon's `IoOp` export.
-enum class IoOp : uint8_t { kRead = 0, kWrite = 1, kFsync = 2, kFdatasync = 3, kNop = 4 };
+// Numbering shared with JS through the addon's `IoOp` export; kNop is internal (Ring.close).
+// kWriteDsync is a write that is durable when it completes (RWF_DSYNC: one request for FUA).
+enum class IoOp : uint8_t {
+  kRead = 0,
+  kWrite = 1,
+  kFsync = 2,
+  kFdatasync = 3,
+  kWriteDsync = 4,
+  kNop = 5,
+};
 
 // O_DIRECT's strictest common requirement: offsets, lengths and buffer addresses in multiples
 // of the logical block; 512 covers both 512 and 4096 byte LUNs on 512e disks.

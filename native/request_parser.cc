@@ -9,7 +9,7 @@ namespace {
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 constexpr size_t kMaxTransferBytes = size_t{1} << 30;
-const char* const kOpNames[] = {"read", "write", "fsync", "fdatasync"};
+const char* const kOpNames[] = {"read", "write", "fsync", "fdatasync", "writeDsync"};
 
 std::string formatNumber(double value) {
   char text[32];
@@ -87,9 +87,9 @@ IoRequest parseRequest(Napi::Env env, const double* fields, const Napi::Value& v
                        uint32_t capacity, const SlabRegion& slabs) {
   RequestErrors errors(env, index);
   double op = fields[0], fd = fields[1], offsetBytes = fields[2], id = fields[3];
-  if (!isUintAtMost(op, static_cast<double>(IoOp::kFdatasync))) {
-    errors.fail("op " + formatNumber(op), "op must be 0 (read), 1 (write), 2 (fsync) or "
-                                            "3 (fdatasync)");
+  if (!isUintAtMost(op, static_cast<double>(IoOp::kWriteDsync))) {
+    errors.fail("op " + formatNumber(op), "op must be 0 (read), 1 (write), 2 (fsync), "
+                                            "3 (fdatasync) or 4 (writeDsync)");
   }
   std::string what = std::string(kOpNames[static_cast<int>(op)]);
   if (!isUintAtMost(fd, INT32_MAX)) errors.fail(what, "fd must be a non-negative integer");

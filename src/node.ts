@@ -4,6 +4,7 @@ import type { TwinsanConfig } from "./mgmt/config.ts";
 import { log } from "./mgmt/log.ts";
 import type { BlockDevice } from "./device/block-device.ts";
 import { ImageFileDevice } from "./device/image-file.ts";
+import { WriteBackCache } from "./device/write-back-cache.ts";
 import { LogicalUnit } from "./scsi/logical-unit.ts";
 import { ScsiTargetDevice } from "./scsi/target-device.ts";
 import { AluaState } from "./scsi/alua-state.ts";
@@ -34,15 +35,23 @@ export async function startNode(config: TwinsanConfig): Promise<RunningNode> {
     for (const target of config.targets) {
       const units: LogicalUnit[] = [];
       for (const lun of target.luns) {
-        const device = await ImageFileDevice.open({
+        const image = await ImageFileDevice.open({
           path: lun.path,
           sizeBytes: lun.sizeBytes,
           blockSizeBytes: lun.blockSizeBytes,
         });
+        const { mode, sizeMB } = lun.cache;
+        const cache = mode === "none" ? undefined : new WriteBackCache(image, {
+          capacityBytes: sizeMB * 1024 * 1024,
+          mode,
+          name: `${target.iqn}/${lun.lun}`,
+        });
+        const device = cache ?? image;
         devices.push(device);
         units.push(new LogicalUnit({
           lun: lun.lun,
           device,
+          writeCacheEnabled: cache?.writeCacheEnabled ?? true,
           provisioning: lun.provisioning,
           alua,
           persistentReservationsPath: join(config.node.dataDir, "reservations",

@@ -10,6 +10,20 @@ export interface OpenImageOptions {
   /** Create the file at sizeBytes if it does not exist; an existing file is never resized. */
   create?: boolean;
   sizeBytes?: number;
+  /**
+   * When this call creates the file, allocate every block (fallocate: unwritten extents that
+   * read as zeros) instead of leaving it sparse. A file that cannot be sized is removed.
+   */
+  allocate?: boolean;
+}
+
+/** What O_DIRECT on one file needs; from statx STATX_DIOALIGN where the kernel answers it. */
+export interface DirectIoAlignment {
+  /** File offsets and lengths must be multiples of this. */
+  offsetBytes: number;
+  /** Buffer addresses must be multiples of this. */
+  memoryBytes: number;
+  source: "statx" | "BLKSSZGET" | "sysfs" | "default";
 }
 
 export interface RingOptions {
@@ -46,10 +60,27 @@ export interface NativeAddon {
   punchHole(fd: number, offsetBytes: number, lengthBytes: number): void;
   close(fd: number): void;
   fileSize(fd: number): number;
-  /** Zero-filled memory aligned to alignmentBytes (default 4096), freed when collected. */
-  allocAligned(sizeBytes: number, alignmentBytes?: number): Buffer;
+  /** lseek SEEK_DATA: the first data at or after offsetBytes, or -1 if there is none (ENXIO). */
+  seekData(fd: number, offsetBytes: number): number;
+  /** lseek SEEK_HOLE: the first hole at or after offsetBytes (the end of file counts), or -1. */
+  seekHole(fd: number, offsetBytes: number): number;
+  directIoAlignment(fd: number): DirectIoAlignment;
+  /**
+   * Memory aligned to alignmentBytes (default 4096), freed when collected; zero-filled unless
+   * zeroFill is false (for memory that a read overwrites at once).
+   */
+  allocAligned(sizeBytes: number, alignmentBytes?: number, zeroFill?: boolean): Buffer;
+  /** The view's start address modulo alignmentBytes (a power of two); 0 means aligned. */
+  misalignment(view: ArrayBufferView, alignmentBytes: number): number;
   errnoName(errno: number): string;
-  readonly IoOp: { read: number; write: number; fsync: number; fdatasync: number };
+  readonly IoOp: {
+    read: number;
+    write: number;
+    fsync: number;
+    fdatasync: number;
+    /** A write that is durable when it completes (RWF_DSYNC), for FUA in one request. */
+    writeDsync: number;
+  };
   readonly slabSizeBytes: number;
   readonly directIoAlignmentBytes: number;
   readonly Ring: new (options: RingOptions, onCompletions: CompletionHandler) => RingHandle;

@@ -12,11 +12,29 @@ import {
 } from "./native-addon.ts";
 import { SlabPool } from "./native-slab-pool.ts";
 
-export { nativeAddon, type NativeAddon, type OpenImageOptions } from "./native-addon.ts";
+export {
+  nativeAddon,
+  type DirectIoAlignment,
+  type NativeAddon,
+  type OpenImageOptions,
+} from "./native-addon.ts";
 export { SlabPool } from "./native-slab-pool.ts";
 
+/** The alignment allocIoBuffer gives: enough for O_DIRECT on every disk (4096-byte sectors). */
+export const IO_BUFFER_ALIGNMENT_BYTES = 4096;
+
+/**
+ * Memory for data on its way to or from an image file (e.g. a SCSI WRITE's payload): aligned
+ * to 4096 bytes, so an O_DIRECT device writes it without a bounce copy. Not zero-filled: the
+ * caller overwrites all of it. Freed when collected.
+ */
+export function allocIoBuffer(lengthBytes: number): Buffer {
+  if (lengthBytes === 0) return Buffer.alloc(0);
+  return nativeAddon().allocAligned(lengthBytes, IO_BUFFER_ALIGNMENT_BYTES, false);
+}
+
 const FIELDS_PER_REQUEST = 4; // op, fd, offsetBytes, id: the addon's flat encoding
-const OP_NAMES = ["read", "write", "fsync", "fdatasync"] as const;
+const OP_NAMES = ["read", "write", "fsync", "fdatasync", "writeDsync"] as const;
 
 /** An I/O request the kernel failed (EIO, ENOSPC, ...): an operating error, not misuse. */
 export class NativeIoError extends Error {
@@ -118,6 +136,12 @@ export class NativeRing {
   write(fd: number, offsetBytes: number, buffer: Uint8Array): Promise<number> {
     assertTransfer("write", fd, offsetBytes, buffer);
     return this.enqueue(this.addon.IoOp.write, fd, offsetBytes, buffer);
+  }
+
+  /** A write that is durable when it resolves (RWF_DSYNC): FUA without a separate fdatasync. */
+  writeDsync(fd: number, offsetBytes: number, buffer: Uint8Array): Promise<number> {
+    assertTransfer("writeDsync", fd, offsetBytes, buffer);
+    return this.enqueue(this.addon.IoOp.writeDsync, fd, offsetBytes, buffer);
   }
 
   fsync(fd: number): Promise<void> {
@@ -248,7 +272,7 @@ export class NativeRing {
   private ioError(id: number, errno: number): NativeIoError {
     const code = this.addon.errnoName(errno);
     const op = OP_NAMES[this.opOf[id]];
-    const transfer = op === "read" || op === "write";
+    const transfer = op === "read" || op === "write" || op === "writeDsync";
     const where = transfer ? ` offset ${this.offsetOf[id]} length ${this.lengthOf[id]}` : "";
     return new NativeIoError(`${op} fd ${this.fdOf[id]}${where}: ${code}`, code, errno);
   }

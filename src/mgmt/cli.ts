@@ -137,6 +137,8 @@ function isParseArgsError(error: unknown): boolean {
 async function serve({ flags }: Invocation): Promise<number> {
   const configPath = flags.config as string | undefined;
   const dataDir = flags["data-dir"] as string | undefined;
+  // Listening for signals before the node says "ready": a signal in between still stops it cleanly.
+  const stopSignal = firstStopSignal();
   let stop: () => Promise<void>;
   try {
     const config = configPath ? await loadConfig(configPath, { dataDir }) : defaultConfig(dataDir);
@@ -148,7 +150,7 @@ async function serve({ flags }: Invocation): Promise<number> {
     process.stderr.write(`twinsan serve: ${oneLine(error)}\n`);
     return EXIT_USAGE;
   }
-  const signal = await firstStopSignal();
+  const signal = await stopSignal;
   log.info("stopping", { signal });
   try {
     await stop();

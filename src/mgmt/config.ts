@@ -229,10 +229,10 @@ const lunSchema = z.strictObject({
         .enum(["write-back", "write-through", "none"], {
           error: "must be write-back, write-through or none",
         })
-        .default("write-through"),
+        .default("write-back"),
       sizeMB: integer(1, 1024 * 1024).default(128),
     })
-    .default({ mode: "write-through", sizeMB: 128 }),
+    .default({ mode: "write-back", sizeMB: 128 }),
 });
 
 const targetSchema = z.strictObject({

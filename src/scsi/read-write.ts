@@ -2,7 +2,9 @@
 
 import type { CommandContext } from "./command-context.ts";
 import { Asc, SenseKey, STATUS_GOOD } from "./constants.ts";
-import { addressedRange, readBlocks, writeBlocks } from "./block-access.ts";
+import {
+  addressedRange, readBlocks, readLeasedBlocks, writeBlocks, writeLeasedBlocks,
+} from "./block-access.ts";
 import { dataInCapacity, dataOutOf, goodResult, residualOf } from "./data-transfer.ts";
 import { checkCondition } from "./sense.ts";
 import type { ScsiResult, ScsiTask } from "./types.ts";
@@ -59,8 +61,33 @@ export async function write(ctx: CommandContext): Promise<ScsiResult> {
   const { task, geometry } = ctx;
   const range = addressedRange(ctx, { zeroMeans256: isSixByte(task.cdb), limited: true });
   const wantedBytes = range.blocks * geometry.blockSize;
-  const data = receivedWholeBlocks(ctx, wantedBytes);
-  if (!data) return partialBlockResult(task, wantedBytes);
-  if (data.length > 0) await writeBlocks(ctx, range.lba, data, forceUnitAccess(ctx));
+  const dataOut = dataOutOf(task);
+  const received = dataOut.subarray(0, Math.min(wantedBytes, dataOut.length));
+  if (received.length > 0) await writeReceived(ctx, range.lba, received, forceUnitAccess(ctx));
   return goodResult(task, wantedBytes);
+}
+
+/**
+ * Writes the Data-Out that arrived (FCP-4 9.4.2 a: nothing beyond EDTL is requested). When EDTL
+ * cuts the last block in two, that block keeps its old bytes past the cut: read, merge and write
+ * under one exclusive lease so no other write slips in between.
+ */
+async function writeReceived(
+  ctx: CommandContext,
+  lba: number,
+  data: Buffer,
+  fua: boolean,
+): Promise<void> {
+  const { blockSize } = ctx.geometry;
+  const cutBytes = data.length % blockSize;
+  if (cutBytes === 0) return writeBlocks(ctx, lba, data, fua);
+  const range = { lba, blocks: Math.ceil(data.length / blockSize) };
+  await ctx.rangeLock.run(range, "exclusive", async (lease) => {
+    const lastLba = range.lba + range.blocks - 1;
+    const lastBlock = await readLeasedBlocks(ctx, lease, { lba: lastLba, blocks: 1 });
+    const merged = Buffer.allocUnsafe(range.blocks * blockSize);
+    data.copy(merged, 0);
+    lastBlock.copy(merged, data.length, cutBytes);
+    await writeLeasedBlocks(ctx, lease, lba, merged, fua);
+  });
 }

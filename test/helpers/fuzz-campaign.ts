@@ -1,6 +1,6 @@
 // A fuzz campaign: many concurrent raw connections, each built from its own seeded generator
 // (seed, connection index), until enough cases were sent; counts inputs and outcomes.
-import { loginPhaseCases, type LoginNames } from "./fuzz-login.ts";
+import { loginPhaseCase, type LoginNames } from "./fuzz-login.ts";
 import {
   runFuzzConnection,
   type ConnectionOutcome,
@@ -17,7 +17,7 @@ export interface CampaignOptions {
   names: LoginNames; // the target the fuzzer logs in to (never the healthy session's target)
   lun: LunShape;
   seed: number;
-  minCases: number;
+  minCases: number; // confirmed read by the target
   concurrency: number;
   deadlineMs: number; // stop starting connections after this long, even short of minCases
   fullFeatureShare: number; // fraction of connections that log in before fuzzing
@@ -47,7 +47,7 @@ function planConnection(prng: Prng, options: CampaignOptions): ConnectionPlan {
     return { phase: "full feature", names: options.names, caseCount: prng.between(50, 300),
       lun: options.lun };
   }
-  return { phase: "login", cases: loginPhaseCases(prng, options.names) };
+  return { phase: "login", fuzzCase: loginPhaseCase(prng, options.names) };
 }
 
 export async function runFuzzCampaign(options: CampaignOptions): Promise<CampaignStats> {
@@ -58,7 +58,7 @@ export async function runFuzzCampaign(options: CampaignOptions): Promise<Campaig
   };
   const started = Date.now();
   let nextIndex = 0;
-  const more = (): boolean => stats.cases < options.minCases &&
+  const more = (): boolean => stats.confirmedCases < options.minCases &&
     Date.now() - started < options.deadlineMs &&
     stats.connectFailures.length < MAX_CONNECT_FAILURES;
   const worker = async (): Promise<void> => {

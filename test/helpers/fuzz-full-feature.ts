@@ -1,6 +1,6 @@
 // Full-feature-phase fuzz inputs for a logged-in session: valid commands of many kinds (SCSI
 // commands, NOP-Out, Text, task management, Data-Out, SNACK, Logout), sent as they are or
-// mutated (bit flips, random opcode or CDB, wrong lengths, noise, truncation).
+// mutated (bit flips, random opcode or CDB), and endings (wrong lengths, noise, truncation).
 import {
   badLengths,
   flipBits,
@@ -125,33 +125,38 @@ function otherCommands(prng: Prng, session: FuzzSession): Array<[number, () => C
   ];
 }
 
-/** What may end a burst: nothing, a Logout, or a truncated or oversized command. */
-export function fullFeatureEnding(prng: Prng, session: FuzzSession): FuzzCase | undefined {
+/**
+ * The last case of a connection, just before the end of the stream: a Logout, or an input
+ * after which the target cannot find the next PDU (wrong or huge lengths, noise, truncation).
+ */
+export function fullFeatureEnding(prng: Prng, session: FuzzSession): FuzzCase {
   const command = weightedPick(prng, scsiCommands(prng, session))();
-  const endings: Array<[number, () => FuzzCase | undefined]> = [
-    [4, () => undefined],
-    [2, () => ({ kind: "truncated", command: command.name,
-      bytes: truncated(prng, command.bytes) })],
-    [2, () => ({ kind: "huge length", command: command.name,
-      bytes: hugeLength(prng, command.bytes) })],
-    [1, () => ({ kind: "valid command", command: "Logout", bytes: buildPdu({
-      opcode: OPCODE.logoutRequest, immediate: true, flags: 0x80 | prng.int(3),
-      itt: session.nextItt++, cmdSN: session.cmdSN, expStatSN: session.expStatSN }) })],
+  const endings: Array<[number, () => Omit<FuzzCase, "command">]> = [
+    [3, () => ({ kind: "bad lengths", bytes: badLengths(prng, command.bytes) })],
+    [3, () => ({ kind: "noise", bytes: prng.bytes(prng.between(1, 2048)) })],
+    [2, () => ({ kind: "truncated", bytes: truncated(prng, command.bytes) })],
+    [2, () => ({ kind: "huge length", bytes: hugeLength(prng, command.bytes) })],
   ];
-  return weightedPick(prng, endings)();
+  if (prng.chance(0.1)) {
+    return { kind: "valid command", command: "Logout", bytes: buildPdu({
+      opcode: OPCODE.logoutRequest, immediate: true, flags: 0x80 | prng.int(3),
+      itt: session.nextItt++, cmdSN: session.cmdSN, expStatSN: session.expStatSN }) };
+  }
+  return { ...weightedPick(prng, endings)(), command: command.name };
 }
 
-/** One full-feature-phase case: a command, maybe mutated; more may follow it. */
+/**
+ * One full-feature-phase case: a command, maybe mutated, with its length fields left alone so
+ * that the target can still find the PDU after it.
+ */
 export function fullFeatureCase(prng: Prng, session: FuzzSession): FuzzCase {
   const command = weightedPick(prng, [...scsiCommands(prng, session),
     ...otherCommands(prng, session)])();
   const mutations: Array<[number, () => Omit<FuzzCase, "command">]> = [
     [35, () => ({ kind: "valid command", bytes: command.bytes })],
-    [25, () => ({ kind: "command bit flips", bytes: flipBits(prng, command.bytes) })],
+    [25, () => ({ kind: "command bit flips", bytes: flipBits(prng, command.bytes, true) })],
     [8, () => ({ kind: "random opcode", bytes: randomOpcode(prng, command.bytes) })],
     [8, () => ({ kind: "random CDB", bytes: randomCdb(prng, command.bytes) })],
-    [6, () => ({ kind: "bad lengths", bytes: badLengths(prng, command.bytes) })],
-    [6, () => ({ kind: "noise", bytes: prng.bytes(prng.between(1, 2048)) })],
   ];
   return { ...weightedPick(prng, mutations)(), command: command.name };
 }

@@ -7,7 +7,6 @@ export interface FuzzCase {
   kind: string; // how the input was made or broken
   command?: string; // the full-feature-phase command it started from
   bytes: Buffer;
-  final?: boolean; // nothing may follow it on the connection (e.g. a truncated PDU)
 }
 
 export interface LoginNames {
@@ -48,11 +47,13 @@ function firstLogin(prng: Prng, text: Buffer, options: { continue?: boolean } = 
   });
 }
 
-export function flipBits(prng: Prng, bytes: Buffer): Buffer {
+/** 1 to 8 random bit flips; `keepLengths` spares TotalAHSLength and DataSegmentLength. */
+export function flipBits(prng: Prng, bytes: Buffer, keepLengths = false): Buffer {
   const flipped = Buffer.from(bytes);
   const flips = prng.between(1, 8);
   for (let flip = 0; flip < flips; flip++) {
     const bit = prng.int(flipped.length * 8);
+    if (keepLengths && bit >= 4 * 8 && bit < 8 * 8) continue;
     flipped[bit >> 3] ^= 1 << (bit & 7);
   }
   return flipped;
@@ -132,26 +133,23 @@ function withLengthFields(pdu: Buffer, totalAhsWords: number, dataSegmentBytes: 
   return changed;
 }
 
-/** Cases for one connection that has not logged in; 1 to 4 of them. */
-export function loginPhaseCases(prng: Prng, names: LoginNames): FuzzCase[] {
+/** The first bytes of a fresh connection: a broken login, or no login at all. */
+export function loginPhaseCase(prng: Prng, names: LoginNames): FuzzCase {
   const validLogin = (): Buffer => firstLogin(prng, textKeys(securityStageKeys(names)));
   const makers: Array<[number, () => FuzzCase]> = [
     [60, () => ({ kind: "login bit flips", bytes: flipBits(prng, validLogin()) })],
     [60, () => ({ kind: "login garbage keys", bytes: firstLogin(prng, garbageText(prng, names)) })],
     [16, () => ({ kind: "random opcode", bytes: randomOpcode(prng, validLogin()) })],
-    [16, () => ({ kind: "bad lengths", bytes: badLengths(prng, validLogin()), final: true })],
-    [8, () => ({ kind: "huge length", bytes: hugeLength(prng, validLogin()), final: true })],
-    [16, () => ({ kind: "truncated", bytes: truncated(prng, validLogin()), final: true })],
+    [16, () => ({ kind: "bad lengths", bytes: badLengths(prng, validLogin()) })],
+    [8, () => ({ kind: "huge length", bytes: hugeLength(prng, validLogin()) })],
+    [16, () => ({ kind: "truncated", bytes: truncated(prng, validLogin()) })],
     [16, () => ({ kind: "noise", bytes: prng.bytes(prng.between(1, 4096)) })],
     [1, () => ({ kind: "1 MiB login text", bytes: firstLogin(prng, Buffer.concat([
       textKeys(securityStageKeys(names)), Buffer.alloc(MAX_LOGIN_TEXT_BYTES, 0x41)])) })],
     [1, () => ({ kind: "1 MiB login text in 8 KiB PDUs",
       bytes: continuedText(prng, names, MAX_LOGIN_TEXT_BYTES) })],
   ];
-  const cases: FuzzCase[] = [];
-  const count = prng.between(1, 4);
-  while (cases.length < count && !cases.at(-1)?.final) cases.push(weightedPick(prng, makers)());
-  return cases;
+  return weightedPick(prng, makers)();
 }
 
 export function weightedPick<T>(prng: Prng, choices: ReadonlyArray<readonly [number, T]>): T {

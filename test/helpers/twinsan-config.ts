@@ -119,6 +119,6 @@ function buildLun(dataDir: string, targetName: string, lun: LunSpec): LunConfigF
     productId: "test-lun",
     productRevision: "0001",
     provisioning: lun.provisioning ?? "thick",
-    cache: lun.cache ?? { mode: "write-through", sizeMB: 64 },
+    cache: lun.cache ?? { mode: "write-back", sizeMB: 64 },
   };
 }

@@ -117,7 +117,7 @@ describe("parseConfig on a fully specified file", () => {
       productId: "FAST DISK",
       productRevision: "2.1",
       provisioning: "thick",
-      cache: { mode: "write-through", sizeMB: 128 },
+      cache: { mode: "write-back", sizeMB: 128 },
     });
     expect(target.luns[1].path).toBe("/srv/images/db5.img");
     expect(target.luns[1].sizeBytes).toBe(8 * MiB);

@@ -86,6 +86,25 @@ describe.each([
     expect(readBack.every((byte) => byte === 0x5a)).toBe(true);
   });
 
+  it("writes with RWF_DSYNC (writeDsync) from aligned buffers and from slabs", async () => {
+    const data = pattern(16 * KiB, 21);
+    expect(await ring.writeDsync(fd, 3 * MiB, data)).toBe(16 * KiB);
+    const slab = ring.slabs!.acquire()!;
+    try {
+      slab.fill(0x77);
+      expect(await ring.writeDsync(fd, 3 * MiB + 16 * KiB, slab.subarray(0, 8 * KiB))).toBe(
+        8 * KiB,
+      );
+    } finally {
+      ring.slabs!.release(slab);
+    }
+    const readBack = addon.allocAligned(24 * KiB);
+    expect(await ring.read(fd, 3 * MiB, readBack)).toBe(24 * KiB);
+    expect(readBack.subarray(0, 16 * KiB).equals(data)).toBe(true);
+    expect(readBack.subarray(16 * KiB).every((byte) => byte === 0x77)).toBe(true);
+    expect(() => ring.writeDsync(fd, 100, data)).toThrow(/writeDsync: offset 100/);
+  });
+
   it("reads zeros from a punched hole and short at the end of the file", async () => {
     await ring.write(fd, MiB, pattern(64 * KiB, 2));
     addon.punchHole(fd, MiB, 64 * KiB);
