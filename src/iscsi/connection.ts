@@ -111,6 +111,13 @@ export class Connection {
     this.sendPdu(bhs);
   }
 
+  /** Closes after the PDUs already queued are written; tasks in flight are dropped. */
+  closeGracefully(): void {
+    if (this.phase === "closed") return;
+    this.transport.end();
+    this.teardown();
+  }
+
   /** Closes the connection now; tasks in flight are dropped. */
   abort(): void {
     if (this.phase === "closed") return;
@@ -159,9 +166,7 @@ export class Connection {
     this.statSN = (this.statSN + 1) >>> 0;
     this.sendPdu(bhs, step.data);
     if (step.fail) {
-      this.phase = "closed";
-      this.transport.end();
-      this.teardown();
+      this.closeGracefully();
       return;
     }
     if (step.done !== null) this.enterFullFeature(step.done, request.cmdSN);
@@ -180,7 +185,7 @@ export class Connection {
       portalGroupTag: this.portal.portalGroupTag,
       relativeTargetPortId: this.portal.relativeTargetPortId,
     }, target, firstCmdSN, this.ctx.targetPortGroupId);
-    this.session.onClose(() => this.abort());
+    this.session.onClose((graceful) => (graceful ? this.closeGracefully() : this.abort()));
     target?.sessions.add(this.session);
     this.ctx.sessions.add(this.session);
     this.sessionParams = done.sessionParams;
@@ -441,9 +446,7 @@ export class Connection {
     if (this.phase === "closed") return;
     this.sendLogoutResponse(itt, C.LOGOUT_RESP_CLOSED_SUCCESSFULLY);
     log.info("session logged out", { tsih: session.identity.tsih });
-    this.phase = "closed";
-    this.transport.end();
-    this.teardown();
+    this.closeGracefully();
   }
 
   private sendLogoutResponse(itt: number, response: number): void {
@@ -494,9 +497,7 @@ export class Connection {
         this.sendPdu(bhs);
       },
       closeSessionsAfterResponse: (sessions: Session[]) => {
-        void this.transport.drained().then(() => {
-          for (const session of sessions) session.close();
-        });
+        for (const session of sessions) session.close(true);
       },
     };
   }

@@ -33,7 +33,7 @@ export class Session {
   readonly window: CommandWindow;
   readonly tasks = new Map<number, IscsiTask>();
   readonly nexus: ItNexus | null;
-  private closeHandlers: Array<() => void> = [];
+  private closeHandlers: Array<(graceful: boolean) => void> = [];
 
   constructor(
     readonly identity: SessionIdentity,
@@ -56,17 +56,20 @@ export class Session {
       this.target === target;
   }
 
-  onClose(handler: () => void): void {
+  onClose(handler: (graceful: boolean) => void): void {
     this.closeHandlers.push(handler);
   }
 
-  /** Ends the session: the owner closes the connection; every task is marked aborted. */
-  close(): void {
+  /**
+   * Ends the session: every task is marked aborted and the owner closes the connection, at once
+   * or (graceful) after what is queued for the initiator has been written.
+   */
+  close(graceful = false): void {
     for (const task of this.tasks.values()) task.aborted = true;
     this.tasks.clear();
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
-    for (const handler of handlers) handler();
+    for (const handler of handlers) handler(graceful);
   }
 }
 

@@ -35,8 +35,10 @@ export async function runIscsiTestCu(options: CuRunOptions): Promise<CuResult> {
     options.url,
     ...(options.secondUrl ? [options.secondUrl] : []),
   ];
-  const result = await runCommand("iscsi-test-cu", args, { timeoutMs: options.timeoutMs });
-  const output = result.stdout + result.stderr;
+  // One stream, in order: [SKIPPED] notes must stay next to the test that printed them.
+  const result = await runCommand("sh", ["-c", 'exec iscsi-test-cu "$@" 2>&1', "sh", ...args],
+    { timeoutMs: options.timeoutMs });
+  const output = result.stdout;
   if (result.timedOut || !output.includes("Run Summary:")) {
     throw new Error(`iscsi-test-cu gave no Run Summary:\n${describeFailure(result)}`);
   }
