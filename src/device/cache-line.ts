@@ -45,11 +45,15 @@ export class CacheLine {
   }
 
   /** Copies blocks not yet valid from `source`, which holds the whole line as read from backing. */
-  fillInvalid(source: Buffer): void {
+  /** Fills the invalid blocks from `firstBlock` on with `source`, which starts there. */
+  fillInvalid(source: Buffer, firstBlock = 0): void {
     const size = this.blockSizeBytes;
-    for (let block = 0; block < this.blockCount; block++) {
+    const endBlock = firstBlock + source.length / size;
+    assert.ok(endBlock <= this.blockCount, "fill runs past the line");
+    for (let block = firstBlock; block < endBlock; block++) {
       if (this.valid[block] === 1) continue;
-      source.copy(this.data, block * size, block * size, (block + 1) * size);
+      const from = (block - firstBlock) * size;
+      source.copy(this.data, block * size, from, from + size);
       this.setValid(block);
     }
   }

@@ -78,20 +78,22 @@ describe("flush writes", () => {
 });
 
 describe("reads", () => {
-  it("fetches a miss as its whole line-aligned span in one call, then hits", async () => {
-    const { cache, sim } = setUp();
-    sim.visible.set(filled(4 * LINE, 7));
-    expect((await cache.read(70 * KiB, 4 * KiB)).equals(filled(4 * LINE, 7)
-      .subarray(70 * KiB, 74 * KiB))).toBe(true);
-    expect(sim.callsOf("read")).toEqual([
-      { op: "read", offsetBytes: LINE, lengthBytes: LINE, fua: false },
-    ]);
-    await cache.read(80 * KiB, 8 * KiB);
-    await cache.read(120 * KiB, 16 * KiB);
-    expect(sim.callsOf("read").map((call) => [call.offsetBytes, call.lengthBytes]))
-      .toEqual([[LINE, LINE], [LINE, 2 * LINE]]);
-    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 });
-  });
+  it("fetches a miss as the requested blocks widened to 4 KiB, in one call, then hits",
+    async () => {
+      const { cache, sim } = setUp();
+      sim.visible.set(filled(4 * LINE, 7));
+      expect((await cache.read(70 * KiB, 4 * KiB)).equals(filled(4 * LINE, 7)
+        .subarray(70 * KiB, 74 * KiB))).toBe(true);
+      expect(sim.callsOf("read")).toEqual([
+        { op: "read", offsetBytes: 68 * KiB, lengthBytes: 8 * KiB, fua: false },
+      ]);
+      await cache.read(80 * KiB, 8 * KiB);
+      await cache.read(120 * KiB, 16 * KiB);
+      await cache.read(70 * KiB, 4 * KiB);
+      expect(sim.callsOf("read").map((call) => [call.offsetBytes, call.lengthBytes]))
+        .toEqual([[68 * KiB, 8 * KiB], [80 * KiB, 8 * KiB], [120 * KiB, 16 * KiB]]);
+      expect(cache.stats()).toMatchObject({ hits: 1, misses: 3 });
+    });
 
   it("keeps a block written during a miss rather than the older data read", async () => {
     const sim = new SimDevice({ sizeBytes: 1024 * KiB, blockSizeBytes: 512, seed: 3,
