@@ -39,6 +39,7 @@ export async function startNode(config: TwinsanConfig): Promise<RunningNode> {
           path: lun.path,
           sizeBytes: lun.sizeBytes,
           blockSizeBytes: lun.blockSizeBytes,
+          provisioning: lun.provisioning,
         });
         const { mode, sizeMB } = lun.cache;
         const cache = mode === "none" ? undefined : new WriteBackCache(image, {

@@ -2,6 +2,7 @@
 // write landing in a line while its old contents are being written to backing is not torn or
 // lost. Their number bounds the flush writes in flight.
 import assert from "node:assert/strict";
+import { allocIoBuffer } from "./native.ts";
 
 export class FlushBuffers {
   private readonly free: Buffer[] = [];
@@ -13,7 +14,7 @@ export class FlushBuffers {
     readonly bufferBytes: number,
   ) {
     assert.ok(count > 0 && bufferBytes > 0, "flush buffer pool geometry");
-    const region = Buffer.alloc(count * bufferBytes);
+    const region = allocIoBuffer(count * bufferBytes);
     for (let index = 0; index < count; index++) {
       const buffer = region.subarray(index * bufferBytes, (index + 1) * bufferBytes);
       this.free.push(buffer);

@@ -3,6 +3,7 @@
 // became dirty, and the writers waiting for a slot.
 import assert from "node:assert/strict";
 import { CacheLine } from "./cache-line.ts";
+import { allocIoBuffer } from "./native.ts";
 
 export interface LineGeometry {
   lineBytes: number;
@@ -31,7 +32,8 @@ export class LineTable {
     assert.ok(capacityBytes % lineBytes === 0 && capacityBytes > 0, "capacity is whole lines");
     this.blocksPerLine = lineBytes / blockSizeBytes;
     this.slotCount = capacityBytes / lineBytes;
-    this.region = Buffer.alloc(capacityBytes);
+    // Aligned for O_DIRECT: flushes and write-throughs go to the image file without a copy.
+    this.region = allocIoBuffer(capacityBytes);
     for (let slot = this.slotCount - 1; slot >= 0; slot--) this.freeSlots.push(slot);
   }
 

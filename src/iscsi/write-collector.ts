@@ -3,6 +3,7 @@
 // at a time. Sequences must arrive in order (DataPDUInOrder and DataSequenceInOrder are Yes).
 import type { DataOutPdu } from "./pdu-types.ts";
 import { RESERVED_TAG } from "./constants.ts";
+import { allocIoBuffer } from "../device/native.ts";
 
 export interface WriteTransferParams {
   initialR2T: boolean;
@@ -48,7 +49,8 @@ export class WriteCollector {
     if (immediateData.length > expectedLength) {
       throw new DataOutError("LENGTH", "immediate data longer than ExpectedDataTransferLength");
     }
-    this.buffer = Buffer.allocUnsafe(expectedLength);
+    // Aligned for O_DIRECT, so the image file can take the data without another copy.
+    this.buffer = allocIoBuffer(expectedLength);
     immediateData.copy(this.buffer, 0);
     this.receivedBytes = immediateData.length;
     let unsolicitedEnd = immediateData.length;
