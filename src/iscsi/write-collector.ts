@@ -5,6 +5,8 @@ import type { DataOutPdu } from "./pdu-types.ts";
 import { RESERVED_TAG } from "./constants.ts";
 import { allocIoBuffer } from "../device/native.ts";
 
+const ALIGNED_BUFFER_MIN_BYTES = 64 * 1024;
+
 export interface WriteTransferParams {
   initialR2T: boolean;
   firstBurstLength: number;
@@ -49,9 +51,7 @@ export class WriteCollector {
     if (immediateData.length > expectedLength) {
       throw new DataOutError("LENGTH", "immediate data longer than ExpectedDataTransferLength");
     }
-    // Aligned for O_DIRECT, so the image file can take the data without another copy.
-    this.buffer = allocIoBuffer(expectedLength);
-    immediateData.copy(this.buffer, 0);
+    this.buffer = collectionBuffer(expectedLength, immediateData);
     this.receivedBytes = immediateData.length;
     let unsolicitedEnd = immediateData.length;
     if (!params.initialR2T && !commandFinal) {
@@ -132,4 +132,19 @@ export class WriteCollector {
   private openSolicited(): number {
     return this.sequences.size - (this.sequences.has(RESERVED_TAG) ? 1 : 0);
   }
+}
+
+/**
+ * All the data came as immediate data: its view over the receive chunk is the buffer (Bun hands
+ * each socket read a fresh chunk, so nothing overwrites it). Otherwise large transfers get
+ * O_DIRECT-aligned memory so the image file takes them without a copy; for small ones an
+ * aligned allocation costs more than the copy it would save.
+ */
+function collectionBuffer(expectedLength: number, immediateData: Buffer): Buffer {
+  if (immediateData.length === expectedLength) return immediateData;
+  const buffer = expectedLength >= ALIGNED_BUFFER_MIN_BYTES
+    ? allocIoBuffer(expectedLength)
+    : Buffer.allocUnsafe(expectedLength);
+  immediateData.copy(buffer, 0);
+  return buffer;
 }
