@@ -163,6 +163,9 @@ export class WriteBackCache implements BlockDevice {
       return out;
     }
     this.misses++;
+    if (endBlock - firstBlock >= this.blocksPerLine && !this.anyLineIn(firstBlock, endBlock)) {
+      return this.readAround(firstBlock, endBlock);
+    }
     await this.readThrough(firstBlock, endBlock, out);
     return out;
   }
@@ -350,6 +353,31 @@ export class WriteBackCache implements BlockDevice {
     } finally {
       for (const line of pinned) this.lines.unpin(line);
     }
+  }
+
+  /**
+   * A large read of blocks no line holds (a sequential stream, typically) goes straight to the
+   * backing device and returns its buffer: no copy, and the stream does not push the hot lines
+   * out of the cache.
+   */
+  private async readAround(firstBlock: number, endBlock: number): Promise<Buffer> {
+    const size = this.blockSizeBytes;
+    const release = await this.io.enter(firstBlock, endBlock, "read");
+    try {
+      const data = await this.backing.read(firstBlock * size, (endBlock - firstBlock) * size);
+      assert.equal(data.length, (endBlock - firstBlock) * size, "backing returned a short read");
+      return data;
+    } finally {
+      release();
+    }
+  }
+
+  private anyLineIn(firstBlock: number, endBlock: number): boolean {
+    const lastIndex = Math.floor((endBlock - 1) / this.blocksPerLine);
+    for (let index = Math.floor(firstBlock / this.blocksPerLine); index <= lastIndex; index++) {
+      if (this.lines.get(index) !== undefined) return true;
+    }
+    return false;
   }
 
   /** Copies the part of [firstBlock, endBlock) inside line `index` from `lineData` to `out`. */
