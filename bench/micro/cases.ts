@@ -1,12 +1,13 @@
 // Micro benchmark cases: the per-I/O work of twinsan's hot path, one case per operation.
-// Cases exist only for modules that exist; add the write-back cache (lookup, insert) and the HA
-// journal bitmap (set, scan) here when src/device/write-back-cache.ts and the bitmap land.
+// Cases exist only for modules that exist; add the HA journal bitmap (set, scan) here when it
+// lands.
 import * as C from "../../src/iscsi/constants.ts";
 import { crc32c } from "../../src/iscsi/crc32c.ts";
 import * as codec from "../../src/iscsi/pdu.ts";
 import type { DataInFields } from "../../src/iscsi/pdu-types.ts";
 import { checkCdbUsage } from "../../src/scsi/cdb.ts";
 import { findCommand } from "../../src/scsi/command-table.ts";
+import { LineTable } from "../../src/device/cache-line-table.ts";
 
 export interface MicroCase {
   name: string;
@@ -59,6 +60,37 @@ function decodeCdb(cdb: Buffer): unknown {
   return command;
 }
 
+// A 64 MiB cache of 64 KiB lines over a 1 GiB device of 512-byte blocks.
+const CACHE_LINES = 1024;
+const DEVICE_LINES = 16 * 1024;
+const lineTable = new LineTable({
+  lineBytes: 65536, blockSizeBytes: 512, deviceBlocks: DEVICE_LINES * 128,
+  capacityBytes: CACHE_LINES * 65536,
+});
+for (let index = 0; index < CACHE_LINES; index++) {
+  const line = lineTable.getOrAllocate(index)!;
+  line.fillInvalid(Buffer.alloc(65536));
+  lineTable.settle(line);
+}
+let nextLookup = 0;
+let nextInsert = CACHE_LINES;
+
+/** A hit: find the line and mark it most recently used. */
+function cacheLookup(): unknown {
+  const line = lineTable.get(nextLookup);
+  nextLookup = (nextLookup + 7) % CACHE_LINES;
+  if (line) lineTable.touch(line);
+  return line;
+}
+
+/** A miss that takes a slot: the least recently used clean line is evicted for a new one. */
+function cacheInsert(): unknown {
+  const line = lineTable.getOrAllocate(nextInsert);
+  nextInsert = nextInsert + 1 >= DEVICE_LINES ? 0 : nextInsert + 1;
+  if (line) lineTable.settle(line);
+  return line;
+}
+
 export const MICRO_CASES: MicroCase[] = [
   { name: "pdu: encode SCSI Command BHS", module: "src/iscsi/pdu.ts",
     run: () => (sink = codec.encodeScsiCommand(commandFields)) },
@@ -76,4 +108,8 @@ export const MICRO_CASES: MicroCase[] = [
     run: () => {
       for (const cdb of cdbs) sink = decodeCdb(cdb);
     } },
+  { name: "cache: lookup a line (hit)", module: "src/device/cache-line-table.ts",
+    run: () => (sink = cacheLookup()) },
+  { name: "cache: insert a line (evicting the LRU one)", module: "src/device/cache-line-table.ts",
+    run: () => (sink = cacheInsert()) },
 ];
