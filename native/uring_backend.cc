@@ -145,6 +145,9 @@ void UringBackend::fillSqe(io_uring_sqe& sqe, const IoRequest& request) const {
   // metadata needed to read it back are durable when the request completes, saving the
   // separate fdatasync a FUA write would otherwise need.
   if (request.op == IoOp::kWriteDsync) sqe.rw_flags = RWF_DSYNC;
+  // Writes and syncs can block inside io_uring_enter (ext4 converting unwritten extents, journal
+  // waits), and io_uring_enter runs on the JS thread: hand them to io_uring's workers instead.
+  if (request.op != IoOp::kRead && request.op != IoOp::kNop) sqe.flags |= IOSQE_ASYNC;
 }
 
 void UringBackend::submit(const IoRequest* requests, size_t count) {

@@ -150,6 +150,16 @@ export class LineTable {
     this.slotWaiters.shift()?.();
   }
 
+  /** Whether lines [firstIndex, endIndex) are present or could be had now without waiting. */
+  canHoldNow(firstIndex: number, endIndex: number): boolean {
+    if (this.slotWaiters.length > 0) return false;
+    let missing = 0;
+    for (let index = firstIndex; index < endIndex; index++) {
+      if (!this.present.has(index)) missing++;
+    }
+    return missing <= this.freeSlots.length + this.evictable.size;
+  }
+
   private hasFreeSlot(): boolean {
     return this.freeSlots.length > 0 || this.evictable.size > 0;
   }

@@ -201,12 +201,21 @@ export class WriteBackCache implements BlockDevice {
    * partners acknowledged their copy, so it needs no change here.
    */
   private async storeWrite(firstBlock: number, data: Buffer, fua: boolean): Promise<void> {
-    if (fua || this.mode === "write-through") {
+    if (fua || this.mode === "write-through" || !this.hasRoomFor(firstBlock, data.length)) {
+      // With every line dirty, a write goes around the cache rather than wait for the flusher:
+      // random writes over a large LUN then run at the disk's speed, not the flusher's.
       await this.writeThrough(firstBlock, data, fua);
+      if (!fua && this.mode === "write-back") this.kickFlusher();
       return;
     }
     await this.writeIntoLines(firstBlock, data);
     this.kickFlusher();
+  }
+
+  private hasRoomFor(firstBlock: number, lengthBytes: number): boolean {
+    const endBlock = firstBlock + lengthBytes / this.blockSizeBytes;
+    return this.lines.canHoldNow(Math.floor(firstBlock / this.blocksPerLine),
+      Math.floor((endBlock - 1) / this.blocksPerLine) + 1);
   }
 
   /** Write-back: copies into the lines and marks the blocks dirty; waits only for a free line. */

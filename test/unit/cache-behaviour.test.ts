@@ -146,7 +146,7 @@ describe("watermarks and backpressure", () => {
     expect(sim.visible.subarray(0, 4096).equals(filled(4096, 1))).toBe(true);
   });
 
-  it("makes writers wait for the flusher when every line is dirty", async () => {
+  it("never holds more dirty data than its capacity: full, writes go around it", async () => {
     const { cache, sim } = setUp({ capacityBytes: 4 * LINE, highWatermark: 0.9,
       lowWatermark: 0.5 });
     let maxDirtyBytes = 0;
