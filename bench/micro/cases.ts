@@ -1,6 +1,4 @@
 // Micro benchmark cases: the per-I/O work of twinsan's hot path, one case per operation.
-// Cases exist only for modules that exist; add the HA journal bitmap (set, scan) here when it
-// lands.
 import * as C from "../../src/iscsi/constants.ts";
 import { crc32c } from "../../src/iscsi/crc32c.ts";
 import * as codec from "../../src/iscsi/pdu.ts";
@@ -8,6 +6,7 @@ import type { DataInFields } from "../../src/iscsi/pdu-types.ts";
 import { checkCdbUsage } from "../../src/scsi/cdb.ts";
 import { findCommand } from "../../src/scsi/command-table.ts";
 import { LineTable } from "../../src/device/cache-line-table.ts";
+import { DirtyRegionBitmap } from "../../src/ha/dirty-region-bitmap.ts";
 
 export interface MicroCase {
   name: string;
@@ -91,6 +90,24 @@ function cacheInsert(): unknown {
   return line;
 }
 
+// The sync journal bitmap of a 1 TiB device (2 MiB): a write marks its regions; resync scans.
+const journalBitmap = new DirtyRegionBitmap(1024 ** 4);
+let nextMarkOffset = 0;
+const scanBitmap = new DirtyRegionBitmap(1024 ** 4);
+for (let region = 0; region < scanBitmap.regionCount; region += 4099) scanBitmap.mark(region);
+
+function bitmapMark(): void {
+  journalBitmap.markRange(nextMarkOffset, 4096);
+  nextMarkOffset = (nextMarkOffset + 7 * 65536 + 4096) % (1024 ** 4 - 4096);
+}
+
+/** Walks every dirty region of a sparsely dirty 1 TiB bitmap (about 4,100 of 16 Mi regions). */
+function bitmapScan(): number {
+  let found = 0;
+  for (let r = scanBitmap.nextDirty(); r !== -1; r = scanBitmap.nextDirty(r + 1)) found++;
+  return found;
+}
+
 export const MICRO_CASES: MicroCase[] = [
   { name: "pdu: encode SCSI Command BHS", module: "src/iscsi/pdu.ts",
     run: () => (sink = codec.encodeScsiCommand(commandFields)) },
@@ -112,4 +129,8 @@ export const MICRO_CASES: MicroCase[] = [
     run: () => (sink = cacheLookup()) },
   { name: "cache: insert a line (evicting the LRU one)", module: "src/device/cache-line-table.ts",
     run: () => (sink = cacheInsert()) },
+  { name: "bitmap: mark a 4 KiB write", module: "src/ha/dirty-region-bitmap.ts",
+    run: () => bitmapMark() },
+  { name: "bitmap: scan 1 TiB, 4k dirty regions", module: "src/ha/dirty-region-bitmap.ts",
+    run: () => (sink = bitmapScan()) },
 ];
