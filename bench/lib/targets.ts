@@ -133,6 +133,8 @@ export interface TwinsanOptions {
   workDir: string;
   /** The twinsan checkout to run (another build to compare with); this repository by default. */
   twinsanDir?: string;
+  /** The LUN's RAM cache; twinsan's default when absent. */
+  cache?: { mode: "write-back" | "write-through" | "none"; sizeMB: number };
 }
 
 /** Starts `bun src/mgmt/cli.ts serve --config FILE` with one LUN 0 on the backing file. */
@@ -153,7 +155,7 @@ export async function startTwinsan(options: TwinsanOptions): Promise<RunningTarg
       luns: [{ lun: 0, path: options.backingPath, sizeBytes: options.sizeBytes,
         blockSizeBytes: options.blockSizeBytes, serial, naaId: `6${randomBytes(16)
           .toString("hex").slice(1)}`, vendorId: "TWINSAN", productId: "bench-lun",
-        productRevision: "0001" }],
+        productRevision: "0001", ...(options.cache && { cache: options.cache }) }],
     }],
   };
   const configPath = join(options.workDir, "twinsan.json");
