@@ -7,6 +7,11 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import * as z from "zod";
+import {
+  describeTypeIssue, formatFieldPath, formatZodIssue, integer, sizeBytesField,
+} from "./schema-fields.ts";
+
+export { parseSizeBytes } from "./schema-fields.ts";
 
 export interface TwinsanConfig {
   node: { name: string; dataDir: string };
@@ -87,32 +92,6 @@ export const LOCAL_NAA_COMPANY_ID = "da7a5a";
 const MIN_LUN_SIZE_BYTES = 1024 * 1024;
 const ISCSI_NAME_MAX_BYTES = 223;
 
-const SIZE_MULTIPLIERS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  pb: 1e15,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-  pib: 2 ** 50,
-};
-
-/** Bytes in `size`: a whole byte count, or text such as "1GiB", "512MiB", "100GB", "1.5TiB". */
-export function parseSizeBytes(size: unknown): number | undefined {
-  if (typeof size === "number") return Number.isSafeInteger(size) && size >= 0 ? size : undefined;
-  if (typeof size !== "string") return undefined;
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(size.trim());
-  if (!match) return undefined;
-  const multiplier = match[2] ? SIZE_MULTIPLIERS[match[2].toLowerCase()] : 1;
-  if (multiplier === undefined) return undefined;
-  const bytes = Number(match[1]) * multiplier;
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-
 // RFC 3720 section 3.2.6 (kept in RFC 7143): iqn.YYYY-MM.reversed.domain[:anything],
 // eui.<16 hex>, naa.<16 or 32 hex> (RFC 3980). Names are compared in lower case.
 const DOMAIN_LABEL = "[a-z0-9]([a-z0-9-]*[a-z0-9])?";
@@ -137,10 +116,6 @@ const iscsiName = z
     },
   );
 
-function integer(min: number, max: number) {
-  const error = `must be an integer from ${min} to ${max}`;
-  return z.number().int({ error }).min(min, { error }).max(max, { error });
-}
 
 function bytesBetween(min: number, max: number) {
   return z.string().refine(
@@ -157,18 +132,7 @@ function inquiryText(maxLength: number) {
     .max(maxLength, { error: `must be at most ${maxLength} characters` });
 }
 
-const sizeBytes = z.unknown().transform((size, ctx) => {
-  const bytes = parseSizeBytes(size);
-  if (bytes !== undefined) return bytes;
-  ctx.addIssue({
-    code: "custom",
-    message:
-      size === undefined
-        ? "is required"
-        : 'must be a whole number of bytes or a size such as "1GiB", "512MiB", "100GB"',
-  });
-  return z.NEVER;
-});
+const sizeBytes = sizeBytesField('"1GiB", "512MiB", "100GB"');
 
 // RFC 7143 asks for at least 96 random bits in a CHAP secret; the Microsoft initiator also caps
 // secrets at 16 characters, but longer ones are fine for open-iscsi and libiscsi.
@@ -283,7 +247,7 @@ export function parseConfig(
       throw new ConfigError([`not valid JSON: ${(error as Error).message}`]);
     }
   }
-  const parsed = configFileSchema.safeParse(value, { error: describeIssue });
+  const parsed = configFileSchema.safeParse(value, { error: describeTypeIssue });
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(formatIssue));
   const config = resolveConfig(parsed.data, baseDir, overrides);
   const problems = findConflicts(config);
@@ -474,25 +438,10 @@ function listenersOverlap(a: PortalConfig, b: PortalConfig): boolean {
 }
 
 /** Messages for the generic zod issues; schemas set their own for everything else. */
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code !== "invalid_type") return undefined;
-  if (issue.input === undefined) return "is required";
-  const expected = String(issue.expected);
-  return `must be ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`;
-}
-
 function formatIssue(issue: z.core.$ZodIssue): string[] {
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown field`);
-  }
-  return [`${formatPath(issue.path)}: ${issue.message}`];
+  return formatZodIssue(issue, [], "config");
 }
 
-/** ["targets", 0, "luns", 1, "blockSizeBytes"] -> "targets[0].luns[1].blockSizeBytes". */
 function formatPath(path: IssuePath): string {
-  let text = "";
-  for (const key of path) {
-    text += typeof key === "number" ? `[${key}]` : `${text ? "." : ""}${String(key)}`;
-  }
-  return text || "config";
+  return formatFieldPath(path, "config");
 }

@@ -3,9 +3,13 @@
 
 import { readFile } from "node:fs/promises";
 import * as z from "zod";
-import { parseSizeBytes } from "../config.ts";
+import {
+  describeTypeIssue, type FieldPath, formatFieldPath, formatZodIssue, integer, sizeBytesField,
+} from "../schema-fields.ts";
 
-export type FieldPath = readonly PropertyKey[];
+export { integer, type FieldPath };
+
+const TOP_LEVEL = "(top level)";
 
 /** A data file that cannot be used; `issues` holds one "field.path: problem" line each. */
 export class DataFileError extends Error {
@@ -47,9 +51,11 @@ export class IssueList {
     value: unknown,
     basePath: FieldPath = [],
   ): z.output<Schema> | undefined {
-    const parsed = schema.safeParse(value, { error: describeIssue });
+    const parsed = schema.safeParse(value, { error: describeTypeIssue });
     if (parsed.success) return parsed.data;
-    this.lines.push(...parsed.error.issues.flatMap((issue) => formatIssue(issue, basePath)));
+    const lines = parsed.error.issues.flatMap((issue) =>
+      formatZodIssue(issue, basePath, TOP_LEVEL));
+    this.lines.push(...lines);
     return undefined;
   }
 
@@ -70,54 +76,20 @@ export function parseWith<Schema extends z.ZodType>(
   return data as z.output<Schema>;
 }
 
-/** ["nodes", 0, "nics", 1, "profile"] -> "nodes[0].nics[1].profile". */
 export function formatPath(path: FieldPath): string {
-  let text = "";
-  for (const key of path) {
-    text += typeof key === "number" ? `[${key}]` : `${text ? "." : ""}${String(key)}`;
-  }
-  return text || "(top level)";
+  return formatFieldPath(path, TOP_LEVEL);
 }
 
-export function integer(min: number, max: number) {
-  const error = `must be an integer from ${min} to ${max}`;
-  return z.number().int({ error }).min(min, { error }).max(max, { error });
-}
 
 export function positiveNumber() {
   return z.number().positive({ error: "must be a number above 0" });
 }
 
 /** Bytes as a whole number or a text such as "64KiB", "2TiB". */
-export const sizeBytes = z.unknown().transform((size, ctx) => {
-  const bytes = parseSizeBytes(size);
-  if (bytes !== undefined) return bytes;
-  ctx.addIssue({
-    code: "custom",
-    message:
-      size === undefined
-        ? "is required"
-        : 'must be a whole number of bytes or a size such as "64KiB", "1GiB", "2TiB"',
-  });
-  return z.NEVER;
-});
+export const sizeBytes = sizeBytesField('"64KiB", "1GiB", "2TiB"');
 
 export const identifier = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "must be letters, digits, '.', '_' or '-'" })
   .max(100, { error: "must be at most 100 characters" });
 
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code !== "invalid_type") return undefined;
-  if (issue.input === undefined) return "is required";
-  const expected = String(issue.expected);
-  return `must be ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`;
-}
-
-function formatIssue(issue: z.core.$ZodIssue, basePath: FieldPath): string[] {
-  const path = [...basePath, ...issue.path];
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${formatPath([...path, key])}: unknown field`);
-  }
-  return [`${formatPath(path)}: ${issue.message}`];
-}
