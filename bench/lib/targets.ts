@@ -2,13 +2,12 @@
 // a tgt daemon (the peer) and a twinsan node (the subject). fio reads the file itself (the limit).
 import { randomBytes } from "node:crypto";
 import { open, rm, writeFile } from "node:fs/promises";
-import { createServer, connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Subprocess } from "bun";
+import { canConnect, freePort, LOOPBACK_HOST } from "./loopback.ts";
 import { describeFailure, runCommand, sleep, tail } from "./proc.ts";
 
-export const LOOPBACK_HOST = "127.0.0.1";
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BUN = process.execPath;
 const READY_TIMEOUT_MS = 20_000;
@@ -47,35 +46,6 @@ export async function createBackingFile(path: string, sizeBytes: number): Promis
   } finally {
     await file.close();
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ host: LOOPBACK_HOST, port: 0, exclusive: true }, () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        server.close();
-        reject(new Error(`unexpected listen address ${String(address)}`));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const finish = (connected: boolean): void => {
-      socket.destroy();
-      resolve(connected);
-    };
-    socket.setTimeout(1_000, () => finish(false));
-    socket.once("connect", () => finish(true));
-    socket.once("error", () => finish(false));
-  });
 }
 
 const liveChildren = new Set<Subprocess>();

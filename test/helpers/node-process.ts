@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePorts, LOOPBACK_HOST } from "./ports.ts";
+import { freePorts, LOOPBACK_HOST } from "../../bench/lib/loopback.ts";
 import { tail } from "./run-command.ts";
 import { makeTempDir, type TempDir } from "./temp-dir.ts";
 import {

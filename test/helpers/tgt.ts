@@ -3,9 +3,8 @@
 // LUN backed by a sparse file. tgt puts a controller at LUN 0, so the disk is LUN 1.
 import { spawn, type ChildProcess } from "node:child_process";
 import { open, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort, LOOPBACK_HOST } from "./ports.ts";
+import { canConnect, freePort, LOOPBACK_HOST } from "../../bench/lib/loopback.ts";
 import { describeFailure, requireProgram, runCommand, tail } from "./run-command.ts";
 import { makeTempDir, type TempDir } from "./temp-dir.ts";
 
@@ -176,15 +175,3 @@ class TgtDaemon {
   }
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const finish = (connected: boolean): void => {
-      socket.destroy();
-      resolve(connected);
-    };
-    socket.setTimeout(1_000, () => finish(false));
-    socket.once("connect", () => finish(true));
-    socket.once("error", () => finish(false));
-  });
-}

@@ -3,7 +3,7 @@
 // tests exercise from outside, exactly as an operator would write it.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { LOOPBACK_HOST } from "./ports.ts";
+import { LOOPBACK_HOST } from "../../bench/lib/loopback.ts";
 
 export interface ChapConfigFile {
   username: string;

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, LOOPBACK_HOST } from "../helpers/ports.ts";
+import { freePort, LOOPBACK_HOST } from "../../bench/lib/loopback.ts";
 import { runCommand, type CommandResult } from "../helpers/run-command.ts";
 import { makeTempDir, type TempDir } from "../helpers/temp-dir.ts";
 

@@ -19,7 +19,7 @@ import {
 } from "../../src/mgmt/plan/probe-rtt.ts";
 import { applyMeasurements, probeHost, type Measurements } from "../../src/mgmt/plan/probe.ts";
 import { loadPlan } from "../../src/mgmt/plan/resolve-plan.ts";
-import { freePort, LOOPBACK_HOST } from "../helpers/ports.ts";
+import { freePort, LOOPBACK_HOST } from "../../bench/lib/loopback.ts";
 import { makeTempDir, type TempDir } from "../helpers/temp-dir.ts";
 
 let catalog: HardwareCatalog;

@@ -1,6 +1,7 @@
-// Free TCP ports on loopback, chosen by the OS: listen on port 0, read the port, close.
-// Ports handed out by this process are remembered so two calls never return the same port.
-import { createServer } from "node:net";
+// Loopback helpers shared by the bench and the tests. Free TCP ports are chosen by the OS
+// (listen on port 0, read the port, close); ports handed out by this process are remembered so
+// two calls never return the same port.
+import { connect, createServer } from "node:net";
 
 export const LOOPBACK_HOST = "127.0.0.1";
 
@@ -40,4 +41,18 @@ export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   for (let index = 0; index < count; index++) ports.push(await freePort());
   return ports;
+}
+
+/** Whether something accepts TCP connections on host:port (within a second). */
+export function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const finish = (connected: boolean): void => {
+      socket.destroy();
+      resolve(connected);
+    };
+    socket.setTimeout(1_000, () => finish(false));
+    socket.once("connect", () => finish(true));
+    socket.once("error", () => finish(false));
+  });
 }
