@@ -18,15 +18,18 @@ interface Invocation {
   operands: string[];
 }
 
-interface Command {
+interface CommandInfo {
   words: string[];
   operandNames: string[];
   flags: Record<string, Flag>;
   summary: string;
-  run(invocation: Invocation): Promise<number>;
-  /** A command with its own option parser gets the words after its name as they are. */
-  delegate?: (args: string[]) => Promise<number>;
 }
+
+type Command = CommandInfo & (
+  | { run(invocation: Invocation): Promise<number>; delegate?: never }
+  /** A command with its own option parser gets the words after its name as they are. */
+  | { delegate(args: string[]): Promise<number>; run?: never }
+);
 
 class UsageError extends Error {}
 
@@ -53,7 +56,6 @@ const COMMANDS: Command[] = [
     operandNames: ["[--json|--probe ...] FILE..."],
     flags: {},
     summary: "check a cluster plan against the sizing rules (see docs/planning.md)",
-    run: () => Promise.resolve(EXIT_USAGE),
     delegate: async (args) => (await import("./plan/command.ts")).runPlanCommand(args),
   },
   {
@@ -61,7 +63,6 @@ const COMMANDS: Command[] = [
     operandNames: ["[--quick|micro|...]"],
     flags: {},
     summary: "benchmark twinsan against tgt and fio (see docs/benchmarks.md)",
-    run: () => Promise.resolve(EXIT_USAGE),
     delegate: async (args) => (await import("../../bench/cli.ts")).runBenchCommand(args),
   },
 ];
